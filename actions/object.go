@@ -1,0 +1,188 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+)
+
+// Request is what an action may know of the client's request.
+type Request struct {
+	ID          string
+	Key         string
+	Method      string
+	AccessPoint string
+	// Header holds the client's request headers (Accept, for one).
+	Header http.Header
+}
+
+// Fetcher reads another object of the same bucket, such as a watermark
+// image. The engine provides it; actions never talk to OSS themselves.
+type Fetcher interface {
+	Fetch(ctx context.Context, key string, maxBytes int64) ([]byte, error)
+}
+
+// Object is the thing a plan's actions work on, one per request. It holds
+// the body in whichever form the last action left it, bytes or a decoded
+// image, and converts lazily: the first image action decodes, the end of
+// the plan encodes, and a plan of text actions never decodes at all.
+//
+// An Object is used by one goroutine at a time.
+type Object struct {
+	Request *Request
+	// Header holds the response headers: the origin's to begin with
+	// (Content-Type, ETag, ...); actions set or delete entries.
+	Header http.Header
+	// Status is the response status a successful plan answers with.
+	Status  int
+	Limits  Limits
+	Fetcher Fetcher
+
+	body    io.Reader
+	size    int64
+	img     *imageState
+	closers []func()
+}
+
+// NewObject wraps an origin body of size bytes (-1 when unknown).
+func NewObject(req *Request, body io.Reader, size int64, header http.Header, limits Limits) *Object {
+	if header == nil {
+		header = http.Header{}
+	}
+	if req == nil {
+		req = &Request{Header: http.Header{}}
+	}
+	return &Object{Request: req, Header: header, Status: http.StatusOK, Limits: limits, body: body, size: size}
+}
+
+// ContentType is the media type of the body, without parameters, in lower case.
+func (o *Object) ContentType() string {
+	ct, _, _ := strings.Cut(o.Header.Get("Content-Type"), ";")
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+// Key is the object key of the request.
+func (o *Object) Key() string { return o.Request.Key }
+
+// Body returns the body as bytes and its length (-1 when unknown). When an
+// image action has decoded the body, Body encodes it first.
+func (o *Object) Body(ctx context.Context) (io.Reader, int64, error) {
+	if o.img != nil {
+		if err := o.encodeImage(ctx); err != nil {
+			return nil, 0, err
+		}
+	}
+	if o.body == nil {
+		return http.NoBody, 0, nil
+	}
+	return o.body, o.size, nil
+}
+
+// SetBody replaces the body. size is -1 when the length is not known until
+// the reader is drained; the engine then buffers the result to learn it.
+func (o *Object) SetBody(r io.Reader, size int64) {
+	o.img = nil
+	o.body, o.size = r, size
+}
+
+// ReadAll reads the whole body into memory, refusing one over max bytes
+// with the given code before reading past the limit.
+func (o *Object) ReadAll(ctx context.Context, max int64, code string) ([]byte, error) {
+	r, size, err := o.Body(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if size > max {
+		return nil, Errorf(http.StatusBadRequest, code, "object is %d bytes, over the limit of %s", size, ByteSize(max))
+	}
+	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(size))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, Errorf(http.StatusBadRequest, code, "object is over the limit of %s", ByteSize(max))
+	}
+	b := buf.Bytes()
+	o.body, o.size = bytes.NewReader(b), int64(len(b))
+	return b, nil
+}
+
+// OnClose registers f to run when the request is done (temporary files,
+// memory budget).
+func (o *Object) OnClose(f func()) { o.closers = append(o.closers, f) }
+
+// Close releases what the plan held. It is safe to call more than once.
+func (o *Object) Close() {
+	for i := len(o.closers) - 1; i >= 0; i-- {
+		o.closers[i]()
+	}
+	o.closers = nil
+}
+
+// Result returns the final body and its exact length, encoding a decoded
+// image and buffering a body of unknown length (in memory up to
+// Limits.MaxBufferBytes, then in a temporary file up to
+// Limits.MaxSpoolBytes): WriteGetObjectResponse needs Content-Length first.
+func (o *Object) Result(ctx context.Context) (io.Reader, int64, error) {
+	r, size, err := o.Body(ctx)
+	if err != nil || size >= 0 {
+		return r, size, err
+	}
+	r, size, err = o.spool(ctx, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	o.body, o.size = r, size
+	return r, size, nil
+}
+
+func (o *Object) spool(ctx context.Context, r io.Reader) (io.Reader, int64, error) {
+	memMax := int64(o.Limits.MaxBufferBytes)
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(ctxReader{ctx, r}, memMax+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if n <= memMax {
+		return bytes.NewReader(buf.Bytes()), n, nil
+	}
+	f, err := os.CreateTemp("", "opaprules-spool-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("spool: %w", err)
+	}
+	o.OnClose(func() { f.Close(); os.Remove(f.Name()) })
+	fileMax := int64(o.Limits.MaxSpoolBytes)
+	m, err := io.Copy(f, io.MultiReader(&buf, io.LimitReader(ctxReader{ctx, r}, fileMax-n+1)))
+	if err != nil {
+		return nil, 0, fmt.Errorf("spool: %w", err)
+	}
+	if m > fileMax {
+		return nil, 0, Errorf(http.StatusBadRequest, CodeEntityTooLarge,
+			"transformed object is over the limit of %s (max_spool_bytes)", ByteSize(fileMax))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, 0, err
+	}
+	return f, m, nil
+}
+
+// ctxReader stops a long copy when the request's context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

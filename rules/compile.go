@@ -1,0 +1,284 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/netip"
+	"reflect"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+
+	"github.com/opaprules/opaprules/actions"
+)
+
+// maxExprNodes bounds one expression. Real conditions have tens of nodes;
+// a generated 5,000-deep expression is refused at load instead of costing
+// every request.
+const maxExprNodes = 2000
+
+func compileExpr(source string, asBool bool) (*vm.Program, error) {
+	opts := []expr.Option{expr.Env(Env{}), expr.MaxNodes(maxExprNodes)}
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	return expr.Compile(source, opts...)
+}
+
+// conjunct is one top-level && operand of a condition, compiled on demand
+// to tell dry-run users which part was false.
+type conjunct struct {
+	source string
+}
+
+func (l *loader) compileWhen(r *Rule, n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode {
+		l.errorf(n, r.Name, "when: want an expression string, got a %s", kindName(n))
+		return
+	}
+	if n.ShortTag() == "!!bool" {
+		// `when: true` is legal YAML for a boolean; take it as the expression.
+		n = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: n.Value, Line: n.Line, Column: n.Column}
+	}
+	if n.ShortTag() != "!!str" {
+		l.errorf(n, r.Name, "when: want an expression string, got a %s", kindName(n))
+		return
+	}
+	src := n.Value
+	if strings.TrimSpace(src) == "" {
+		l.errorf(n, r.Name, "when: empty condition (leave `when` out for a rule that always matches)")
+		return
+	}
+	if strings.Contains(src, "${") {
+		l.errorf(n, r.Name, "when: is already an expression; write it without ${ }")
+		return
+	}
+	prog, err := compileExpr(src, true)
+	if err != nil {
+		l.exprError(r, n, 0, "when", err)
+		return
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		l.exprError(r, n, 0, "when", err)
+		return
+	}
+	if !l.checkCalls(r, n, 0, tree.Node) {
+		return
+	}
+	r.When = src
+	r.when = prog
+	r.readsObject = r.readsObject || readsObject(tree.Node)
+	r.conjuncts = splitConjuncts(src, tree.Node)
+	if b, ok := prog.Node().(*ast.BoolNode); ok && !b.Value {
+		l.warnf(n, r.Name, "when: condition is always false: the rule never matches")
+	}
+}
+
+// exprError reports an expr error at the faulty token's position in the file.
+func (l *loader) exprError(r *Rule, n *yaml.Node, offset int, what string, err error) {
+	var fe *file.Error
+	msg := err.Error()
+	pos := l.scalarPos(n, offset)
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		pos = l.scalarPos(n, offset+fe.From)
+	}
+	msg = strings.TrimSuffix(strings.Replace(msg, "expected bool, but got", "must be true or false, but it is", 1), ".")
+	if strings.Contains(msg, "must be true or false") {
+		msg = "condition " + msg
+	}
+	l.errorAt(pos, n, r.Name, what+": "+msg)
+}
+
+// checkCalls validates literal arguments of the helpers at load, so a
+// typo in a CIDR or a glob is a load error rather than a rule that
+// silently never matches.
+func (l *loader) checkCalls(r *Rule, n *yaml.Node, offset int, root ast.Node) bool {
+	ok := true
+	report := func(arg ast.Node, format string, args ...any) {
+		l.errorAt(l.scalarPos(n, offset+arg.Location().From), n, r.Name, fmt.Sprintf(format, args...))
+		ok = false
+	}
+	walk(root, func(node ast.Node) {
+		call, isCall := node.(*ast.CallNode)
+		if !isCall {
+			return
+		}
+		id, isIdent := call.Callee.(*ast.IdentifierNode)
+		if !isIdent {
+			return
+		}
+		lit := func(i int) (string, ast.Node, bool) {
+			if i >= len(call.Arguments) {
+				return "", nil, false
+			}
+			s, isStr := call.Arguments[i].(*ast.StringNode)
+			if !isStr {
+				return "", nil, false
+			}
+			return s.Value, s, true
+		}
+		switch id.Value {
+		case "glob":
+			if p, arg, isLit := lit(0); isLit {
+				if _, err := compileGlob(p); err != nil {
+					report(arg, "glob: %v", err)
+				}
+			}
+		case "cidr":
+			if p, arg, isLit := lit(1); isLit {
+				if _, err := netip.ParsePrefix(p); err != nil {
+					report(arg, "cidr: %q is not a network such as 10.0.0.0/8", p)
+				}
+			}
+		case "env":
+			if name, arg, isLit := lit(0); isLit && !strings.HasPrefix(name, EnvPrefix) {
+				report(arg, "env: only variables starting with %s can be read, not %q", EnvPrefix, name)
+			}
+		case "accepts":
+			if m, arg, isLit := lit(0); isLit {
+				t, _, err := mime.ParseMediaType(m)
+				if err != nil || strings.Contains(t, "*") || !strings.Contains(t, "/") {
+					report(arg, "accepts: want an explicit media type such as image/webp, got %q", m)
+				}
+			}
+		case "signed":
+			if name, arg, isLit := lit(0); isLit && name == "" {
+				report(arg, "signed: needs the name of the environment variable holding the key")
+			}
+		}
+	})
+	return ok
+}
+
+// walk visits every node of an expression tree.
+func walk(root ast.Node, f func(ast.Node)) {
+	ast.Walk(&root, visitor(f))
+}
+
+type visitor func(ast.Node)
+
+func (v visitor) Visit(n *ast.Node) { v(*n) }
+
+// readsObject reports whether an expression reads object.*, so the handler
+// fetches metadata only for rule sets that need it.
+func readsObject(root ast.Node) bool {
+	found := false
+	walk(root, func(n ast.Node) {
+		if id, ok := n.(*ast.IdentifierNode); ok && (id.Value == "object" || id.Value == "$env") {
+			found = true
+		}
+	})
+	return found
+}
+
+// splitConjuncts lists the top-level && operands of a condition.
+func splitConjuncts(src string, root ast.Node) []conjunct {
+	var nodes []ast.Node
+	var collect func(ast.Node)
+	collect = func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+			collect(b.Left)
+			collect(b.Right)
+			return
+		}
+		nodes = append(nodes, n)
+	}
+	collect(root)
+	if len(nodes) < 2 {
+		return nil
+	}
+	out := make([]conjunct, len(nodes))
+	for i, n := range nodes {
+		out[i] = conjunct{source: n.String()}
+	}
+	return out
+}
+
+// compileTemplate compiles a ${ } parameter value. It returns the template,
+// or nil and whether the value was meant as one (so errors are not
+// reported twice).
+func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Node) (*template, bool) {
+	segs, isTpl, err := splitTemplate(n.Value)
+	if err != nil {
+		l.errorf(n, r.Name, "%s.%s: %v", s.Name, f.Name, err)
+		return nil, true
+	}
+	if !isTpl {
+		return nil, false
+	}
+	what := s.Name + "." + f.Name
+	if !f.Template {
+		l.errorf(n, r.Name, "%s: is a %s and cannot be a ${ } template", what, f.TypeName())
+		return nil, true
+	}
+	t := &template{source: n.Value}
+	whole := len(segs) == 1 && segs[0].expr != ""
+	ok := true
+	for _, seg := range segs {
+		if seg.expr == "" {
+			t.parts = append(t.parts, templatePart{lit: seg.lit})
+			continue
+		}
+		prog, err := compileExpr(seg.expr, false)
+		if err != nil {
+			l.exprError(r, n, seg.offset, what, err)
+			ok = false
+			continue
+		}
+		tree, err := parser.Parse(seg.expr)
+		if err == nil {
+			ok = l.checkCalls(r, n, seg.offset, tree.Node) && ok
+			r.readsObject = r.readsObject || readsObject(tree.Node)
+		}
+		typ := exprType(prog)
+		if whole {
+			if !f.Accepts(typ) {
+				l.errorAt(l.scalarPos(n, seg.offset), n, r.Name,
+					fmt.Sprintf("%s: want %s, but ${ %s } is %s", what, f.TypeName(), strings.TrimSpace(seg.expr), exprTypeName(typ)))
+				ok = false
+			}
+			t.whole = prog
+		} else {
+			if f.Type.Kind() != reflect.String && !reflect.PointerTo(f.Type).Implements(textUnmarshalerType) {
+				l.errorAt(l.scalarPos(n, seg.offset), n, r.Name,
+					fmt.Sprintf("%s: want %s; text around ${ } makes a string (write the whole value as one ${ })", what, f.TypeName()))
+				ok = false
+			}
+			t.parts = append(t.parts, templatePart{prog: prog})
+		}
+	}
+	if !ok {
+		return nil, true
+	}
+	return t, true
+}
+
+func exprType(p *vm.Program) reflect.Type {
+	defer func() { _ = recover() }()
+	return p.Node().Type()
+}
+
+func exprTypeName(t reflect.Type) string {
+	if t == nil {
+		return "unknown"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	}
+	return t.String()
+}
