@@ -51,6 +51,24 @@ type Predictor interface {
 	Predict(obj *Object)
 }
 
+// Varier is implemented by actions whose result depends on request headers
+// beyond their resolved parameters: convert with format: auto reads Accept.
+// Vary returns the header's name and the normalised input that decides the
+// result (for Accept: the set of candidate formats the client takes, e.g.
+// "avif,webp"). The engine folds key into the derived ETag, so different
+// bytes never share an ETag, and may send Vary.
+type Varier interface {
+	Vary(req *Request) (header, key string)
+}
+
+// Warmer is implemented by actions with an expensive first use, such as a
+// WebAssembly codec that compiles on first call. The engine calls Warm for
+// every action of the loaded rules in the FC initializer, so the cost lands
+// on instance start-up rather than on the first client.
+type Warmer interface {
+	Warm() error
+}
+
 // Class tells the rules engine and the handler how an action relates to the
 // origin object, without running it.
 type Class int

@@ -95,6 +95,10 @@ type fieldTemplate struct {
 	tpl   *template
 }
 
+// Literal returns the action with its literal parameters and defaults; its
+// templated parameters hold defaults. For warm-up and documentation only.
+func (s *Step) Literal() actions.Action { return s.literal }
+
 // HasTemplates reports whether the step's parameters depend on the request.
 func (s *Step) HasTemplates() bool { return len(s.templates) > 0 }
 
