@@ -1,0 +1,193 @@
+package jpegdec
+
+import "encoding/binary"
+
+// lutBits is the Huffman lookahead. Nearly all codes in photographic JPEGs
+// are at most 9 bits, and the tables (512 entries) stay in L1.
+const lutBits = 9
+
+// huffTable is a canonical Huffman table with a direct lookup for short
+// codes and the classic maxcode/valptr walk for long ones.
+type huffTable struct {
+	// fast maps the next lutBits bits to len<<8|symbol, or 0 if the code is
+	// longer than lutBits.
+	fast [1 << lutBits]uint16
+	// fastAC, for AC tables only, decodes code and magnitude bits in one
+	// step when both fit in the lookahead: value<<8 | run<<4 | total length.
+	// 0 means "not available here" (also for EOB/ZRL, which have no value).
+	fastAC  [1 << lutBits]int32
+	maxcode [17]int32 // largest code of each length, -1 when none
+	valptr  [17]int32 // index of a length's first symbol minus its first code
+	vals    [256]uint8
+	defined bool
+}
+
+func (h *huffTable) build(counts *[16]int, syms []byte, ac bool) error {
+	*h = huffTable{}
+	copy(h.vals[:], syms)
+	code, k := int32(0), int32(0)
+	for l := 1; l <= 16; l++ {
+		n := int32(counts[l-1])
+		if code+n > 1<<l {
+			return FormatError("bad Huffman table")
+		}
+		h.valptr[l] = k - code
+		if n == 0 {
+			h.maxcode[l] = -1
+		} else {
+			h.maxcode[l] = code + n - 1
+		}
+		if l <= lutBits {
+			for i := int32(0); i < n; i++ {
+				c := code + i
+				sym := syms[k+i]
+				shift := uint(lutBits - l)
+				lo, hi := c<<shift, (c+1)<<shift
+				for j := lo; j < hi; j++ {
+					h.fast[j] = uint16(l)<<8 | uint16(sym)
+					if !ac {
+						continue
+					}
+					r, s := int32(sym>>4), uint(sym&15)
+					if s == 0 || uint(l)+s > lutBits {
+						continue
+					}
+					m := (j >> (shift - s)) & (1<<s - 1)
+					v := extend(m, s)
+					h.fastAC[j] = v<<8 | r<<4 | int32(uint(l)+s)
+				}
+			}
+		}
+		code = (code + n) << 1
+		k += n
+	}
+	h.defined = true
+	return nil
+}
+
+// extend turns s raw magnitude bits into a signed value (T.81 F.2.2.1).
+func extend(v int32, s uint) int32 {
+	if v < 1<<(s-1) {
+		return v - 1<<s + 1
+	}
+	return v
+}
+
+// The entropy decoder keeps up to 64 bits MSB-first in d.bits, d.nbits of
+// them valid. Bits below the valid ones are either zero or the true next
+// bits of the stream, which lets the fast refill OR in a whole 8-byte load.
+
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+	// maxFake is how many zero bytes past a marker or the end of input we
+	// invent before calling the data truncated. A valid stream never
+	// consumes them; the decoder only peeks at up to one refill's worth.
+	maxFake = 16
+)
+
+func (d *decoder) resetBits() {
+	d.bits, d.nbits, d.fake = 0, 0, 0
+}
+
+// fill tops the bit buffer up to at least 57 bits. Callers call it when
+// fewer than 32 bits are left, enough for one Huffman code plus its
+// magnitude bits.
+func (d *decoder) fill(bits uint64, n uint) (uint64, uint) {
+	pos := d.src.pos
+	if pos+8 <= len(d.src.buf) {
+		v := binary.BigEndian.Uint64(d.src.buf[pos:])
+		if (^v-lsbs)&v&msbs == 0 { // no 0xFF byte: no stuffing, no marker
+			k := (64 - n) >> 3
+			d.src.pos = pos + int(k)
+			return bits | v>>n, n + k<<3
+		}
+	}
+	return d.fillSlow(bits, n)
+}
+
+func (d *decoder) fillSlow(bits uint64, n uint) (uint64, uint) {
+	buf, pos := d.src.buf, d.src.pos
+	for n <= 56 {
+		var b byte
+		if pos < len(buf) {
+			b = buf[pos]
+			if b == 0xff {
+				if pos+1 < len(buf) && buf[pos+1] == 0 {
+					pos += 2
+				} else {
+					// A marker: the segment is over. Stay on it.
+					b = 0
+					d.fake++
+				}
+			} else {
+				pos++
+			}
+		} else {
+			d.fake++
+		}
+		bits |= uint64(b) << (56 - n)
+		n += 8
+	}
+	d.src.pos = pos
+	if d.fake > maxFake && d.err == nil {
+		d.err = errTruncated
+	}
+	return bits, n
+}
+
+// decodeHuff decodes one symbol. n must be at least 16.
+func (d *decoder) decodeHuff(h *huffTable, bits uint64, n uint) (uint8, uint64, uint) {
+	if e := h.fast[bits>>(64-lutBits)]; e != 0 {
+		l := uint(e >> 8)
+		return uint8(e), bits << l, n - l
+	}
+	for l := uint(lutBits + 1); l <= 16; l++ {
+		c := int32(bits >> (64 - l))
+		if c <= h.maxcode[l] {
+			return h.vals[uint8(c+h.valptr[l])], bits << l, n - l
+		}
+	}
+	if d.err == nil {
+		d.err = FormatError("bad Huffman code")
+	}
+	return 0, bits, n
+}
+
+// endSegment checks that the entropy decoder did not eat into invented
+// bits, then drops the buffer so the marker parser resumes at the marker.
+func (d *decoder) endSegment() error {
+	if d.err != nil {
+		return d.err
+	}
+	if d.fake > 0 && d.nbits < uint(d.fake)*8 {
+		return errTruncated
+	}
+	d.resetBits()
+	return nil
+}
+
+// restart consumes the expected RSTn marker after a restart interval,
+// skipping any junk before it as image/jpeg does.
+func (d *decoder) restart(next *byte) error {
+	if err := d.endSegment(); err != nil {
+		return err
+	}
+	buf := d.src.buf
+	for pos := d.src.pos; pos+1 < len(buf); pos++ {
+		if buf[pos] != 0xff {
+			continue
+		}
+		m := buf[pos+1]
+		if m == 0 || m == 0xff {
+			continue
+		}
+		if m != mRST0+*next {
+			return FormatError("bad RST marker")
+		}
+		d.src.pos = pos + 2
+		*next = (*next + 1) & 7
+		return nil
+	}
+	return errTruncated
+}

@@ -1,0 +1,489 @@
+package jpegdec
+
+import mbits "math/bits"
+
+// unzig maps a zig-zag index to the natural (row-major) position.
+var unzig = [64]uint8{
+	0, 1, 8, 16, 9, 2, 3, 10,
+	17, 24, 32, 25, 18, 11, 4, 5,
+	12, 19, 26, 33, 40, 48, 41, 34,
+	27, 20, 13, 6, 7, 14, 21, 28,
+	35, 42, 49, 56, 57, 50, 43, 36,
+	29, 22, 15, 23, 30, 37, 44, 51,
+	58, 59, 52, 45, 38, 31, 39, 46,
+	53, 60, 61, 54, 47, 55, 62, 63,
+}
+
+// slotMap says which coefficients a progressive decode keeps for a scale:
+// only those the reduced IDCT reads (see idct.go), so a 1/8 decode stores
+// one int16 per block instead of 64.
+type slotMap struct {
+	n     int
+	ofZig [64]int8 // slot of a zig-zag index, -1 if dropped
+	nat   [64]uint8
+}
+
+var slotMaps [4]slotMap
+
+func init() {
+	used := [4]func(int) bool{
+		func(int) bool { return true },
+		func(i int) bool { return i != 4 },
+		func(i int) bool { return i == 0 || i&1 == 1 },
+		func(i int) bool { return i == 0 },
+	}
+	for shift, f := range used {
+		m := &slotMaps[shift]
+		for k := 0; k < 64; k++ {
+			p := unzig[k]
+			if f(int(p>>3)) && f(int(p&7)) {
+				m.ofZig[k] = int8(m.n)
+				m.nat[m.n] = p
+				m.n++
+			} else {
+				m.ofZig[k] = -1
+			}
+		}
+	}
+}
+
+// receive reads s (≤ 16) raw bits and sign-extends them. n must be ≥ s.
+func receive(bits uint64, n, s uint) (int32, uint64, uint) {
+	if s == 0 {
+		return 0, bits, n
+	}
+	return extend(int32(bits>>(64-s)), s), bits << s, n - s
+}
+
+// blockVisitor is called for every block a scan codes, in coding order.
+// It returns false to stop on an error already stored in d.err.
+type blockFunc func(c *component, sc *scanComp, bx, by int) bool
+
+// forEachBlock walks the MCUs of a scan, handling restart intervals.
+func (d *decoder) forEachBlock(s *scanHeader, f blockFunc) error {
+	var nextRST byte
+	d.eobrun = 0
+	for i := 0; i < s.n; i++ {
+		d.comp[s.comps[i].ci].pred = 0
+	}
+	ri := d.restartInterval
+	left := ri
+	if s.n == 1 {
+		// Non-interleaved: one block per MCU, only real blocks coded.
+		sc := &s.comps[0]
+		c := &d.comp[sc.ci]
+		for by := 0; by < c.rbh; by++ {
+			for bx := 0; bx < c.rbw; bx++ {
+				if ri > 0 {
+					if left == 0 {
+						if err := d.restart(&nextRST); err != nil {
+							return err
+						}
+						c.pred, d.eobrun, left = 0, 0, ri
+					}
+					left--
+				}
+				if !f(c, sc, bx, by) {
+					return d.err
+				}
+			}
+			if d.err != nil {
+				return d.err
+			}
+		}
+		return d.endSegment()
+	}
+	for my := 0; my < d.mcusY; my++ {
+		for mx := 0; mx < d.mcusX; mx++ {
+			if ri > 0 {
+				if left == 0 {
+					if err := d.restart(&nextRST); err != nil {
+						return err
+					}
+					for i := 0; i < s.n; i++ {
+						d.comp[s.comps[i].ci].pred = 0
+					}
+					d.eobrun, left = 0, ri
+				}
+				left--
+			}
+			for i := 0; i < s.n; i++ {
+				sc := &s.comps[i]
+				c := &d.comp[sc.ci]
+				for v := 0; v < c.v; v++ {
+					for h := 0; h < c.h; h++ {
+						if !f(c, sc, mx*c.h+h, my*c.v+v) {
+							return d.err
+						}
+					}
+				}
+			}
+		}
+		if d.err != nil {
+			return d.err
+		}
+	}
+	return d.endSegment()
+}
+
+// decodeDC decodes one DC difference and updates the predictor.
+func (d *decoder) decodeDC(c *component, h *huffTable) int32 {
+	bits, n := d.bits, d.nbits
+	if n < 32 {
+		bits, n = d.fill(bits, n)
+	}
+	t, bits, n := d.decodeHuff(h, bits, n)
+	if t > 16 {
+		if d.err == nil {
+			d.err = FormatError("bad DC magnitude")
+		}
+		t = 0
+	}
+	diff, bits, n := receive(bits, n, uint(t))
+	d.bits, d.nbits = bits, n
+	c.pred += diff
+	return c.pred
+}
+
+// sequentialScan decodes a baseline/extended scan straight into the output
+// planes, one block at a time: no coefficient storage at any scale.
+func (d *decoder) sequentialScan(s *scanHeader) error {
+	var blk [64]int32
+	shift := d.shift
+	bs := 8 >> shift
+	return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
+		q := &d.quant[c.tq]
+		dc := d.decodeDC(c, &d.huff[0][sc.td])
+		ac := &d.huff[1][sc.ta]
+		off := by*bs*c.stride + bx*bs
+		if shift == 3 {
+			d.skipAC(ac)
+			c.pix[off] = idct1(dc * q[0])
+			return d.err == nil
+		}
+		blk[0] = dc * q[0]
+		d.decodeAC(&blk, ac, q)
+		switch shift {
+		case 0:
+			idct8(&blk, c.pix[off:], c.stride)
+		case 1:
+			idct4(&blk, c.pix[off:], c.stride)
+		case 2:
+			idct2(&blk, c.pix[off:], c.stride)
+		}
+		blk = [64]int32{}
+		return d.err == nil
+	})
+}
+
+// decodeAC decodes coefficients 1..63 of a sequential block, dequantized,
+// into blk (natural order), which must be zero apart from the DC.
+func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
+	bits, n := d.bits, d.nbits
+	for k := 1; k < 64; k++ {
+		if n < 32 {
+			bits, n = d.fill(bits, n)
+		}
+		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
+			k += int(e>>4) & 15
+			l := uint(e & 15)
+			bits <<= l
+			n -= l
+			if k > 63 {
+				break
+			}
+			blk[unzig[k]] = (e >> 8) * q[k]
+			continue
+		}
+		var rs uint8
+		rs, bits, n = d.decodeHuff(h, bits, n)
+		r, s := int(rs>>4), uint(rs&15)
+		if s == 0 {
+			if r != 15 {
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		var v int32
+		v, bits, n = receive(bits, n, s)
+		if k > 63 {
+			break
+		}
+		blk[unzig[k]] = v * q[k]
+	}
+	d.bits, d.nbits = bits, n
+}
+
+// skipAC decodes and discards coefficients 1..63: a 1/8 decode only needs
+// the DC, but the AC codes must still be parsed to find the next block.
+func (d *decoder) skipAC(h *huffTable) {
+	bits, n := d.bits, d.nbits
+	for k := 1; k < 64; k++ {
+		if n < 32 {
+			bits, n = d.fill(bits, n)
+		}
+		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
+			k += int(e>>4) & 15
+			l := uint(e & 15)
+			bits <<= l
+			n -= l
+			continue
+		}
+		var rs uint8
+		rs, bits, n = d.decodeHuff(h, bits, n)
+		r, s := int(rs>>4), uint(rs&15)
+		if s == 0 {
+			if r != 15 {
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		bits <<= s
+		n -= s
+	}
+	d.bits, d.nbits = bits, n
+}
+
+// progressiveScan decodes one scan of a progressive file into the
+// coefficient store.
+func (d *decoder) progressiveScan(s *scanHeader) error {
+	ns := d.slots.n
+	al := s.al
+	switch {
+	case s.ss == 0 && s.ah == 0:
+		for i := 0; i < s.n; i++ {
+			d.comp[s.comps[i].ci].dcSeen = true
+		}
+		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
+			dc := d.decodeDC(c, &d.huff[0][sc.td])
+			c.coefs[(by*c.bw+bx)*ns] = int16(dc << al)
+			return d.err == nil
+		})
+	case s.ss == 0:
+		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
+			bits, n := d.bits, d.nbits
+			if n < 32 {
+				bits, n = d.fill(bits, n)
+			}
+			if bits>>63 != 0 {
+				c.coefs[(by*c.bw+bx)*ns] |= 1 << al
+			}
+			d.bits, d.nbits = bits<<1, n-1
+			return d.err == nil
+		})
+	case s.ah == 0:
+		h := &d.huff[1][s.comps[0].ta]
+		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
+			d.acFirst(c, by*c.bw+bx, s.ss, s.se, al, h)
+			return d.err == nil
+		})
+	default:
+		h := &d.huff[1][s.comps[0].ta]
+		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
+			d.acRefine(c, by*c.bw+bx, s.ss, s.se, al, h)
+			return d.err == nil
+		})
+	}
+}
+
+func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return
+	}
+	ns := d.slots.n
+	vals := c.coefs[bi*ns : bi*ns+ns]
+	nz := c.nz[bi]
+	ofZig := &d.slots.ofZig
+	bits, n := d.bits, d.nbits
+	for k := ss; k <= se; k++ {
+		if n < 32 {
+			bits, n = d.fill(bits, n)
+		}
+		var rs uint8
+		rs, bits, n = d.decodeHuff(h, bits, n)
+		r, s := int(rs>>4), uint(rs&15)
+		if s == 0 {
+			if r < 15 {
+				run := int32(1)<<r - 1
+				if r > 0 {
+					if n < 32 {
+						bits, n = d.fill(bits, n)
+					}
+					run += int32(bits >> (64 - uint(r)))
+					bits <<= uint(r)
+					n -= uint(r)
+				}
+				d.eobrun = int(run)
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		var v int32
+		v, bits, n = receive(bits, n, s)
+		if k > 63 {
+			break
+		}
+		nz |= 1 << uint(k)
+		if sl := ofZig[k]; sl >= 0 {
+			vals[sl] = int16(v << al)
+		}
+	}
+	c.nz[bi] = nz
+	d.bits, d.nbits = bits, n
+}
+
+// acRefine implements successive-approximation refinement of an AC band
+// (T.81 G.1.2.3): one correction bit for every coefficient that is already
+// non-zero, and at most one newly non-zero ±1<<al coefficient per symbol.
+func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) {
+	ns := d.slots.n
+	vals := c.coefs[bi*ns : bi*ns+ns]
+	nz := c.nz[bi]
+	ofZig := &d.slots.ofZig
+	p1 := int16(1) << al
+	bits, n := d.bits, d.nbits
+
+	refine := func(k int) {
+		if n < 32 {
+			bits, n = d.fill(bits, n)
+		}
+		bit := bits >> 63
+		bits <<= 1
+		n--
+		if bit == 0 {
+			return
+		}
+		if sl := ofZig[k]; sl >= 0 {
+			v := vals[sl]
+			if v&p1 == 0 {
+				if v >= 0 {
+					vals[sl] = v + p1
+				} else {
+					vals[sl] = v - p1
+				}
+			}
+		}
+	}
+
+	k := ss
+	if d.eobrun == 0 {
+	symbols:
+		for k <= se {
+			if n < 32 {
+				bits, n = d.fill(bits, n)
+			}
+			var rs uint8
+			rs, bits, n = d.decodeHuff(h, bits, n)
+			if d.err != nil {
+				break
+			}
+			r, s := int(rs>>4), rs&15
+			var val int16
+			switch s {
+			case 0:
+				if r < 15 {
+					run := 1 << r
+					if r > 0 {
+						run += int(bits >> (64 - uint(r)))
+						bits <<= uint(r)
+						n -= uint(r)
+					}
+					d.eobrun = run
+					break symbols
+				}
+			case 1:
+				val = p1
+				if bits>>63 == 0 {
+					val = -p1
+				}
+				bits <<= 1
+				n--
+			default:
+				d.err = FormatError("bad refinement symbol")
+				break symbols
+			}
+			for ; k <= se; k++ {
+				if nz&(1<<uint(k)) != 0 {
+					refine(k)
+					continue
+				}
+				if r == 0 {
+					if val != 0 {
+						nz |= 1 << uint(k)
+						if sl := ofZig[k]; sl >= 0 {
+							vals[sl] = val
+						}
+					}
+					k++
+					break
+				}
+				r--
+			}
+		}
+	}
+	if d.eobrun > 0 {
+		// The rest of the band is in an end-of-band run: only corrections.
+		if k <= se {
+			band := nz >> uint(k)
+			if se-k < 63 {
+				band &= 1<<uint(se-k+1) - 1
+			}
+			for band != 0 {
+				z := mbits.TrailingZeros64(band)
+				refine(k + z)
+				band &= band - 1
+			}
+		}
+		d.eobrun--
+	}
+	c.nz[bi] = nz
+	d.bits, d.nbits = bits, n
+}
+
+// reconstruct turns the progressive coefficient store into samples.
+func (d *decoder) reconstruct() {
+	var blk [64]int32
+	sm := &d.slots
+	ns := sm.n
+	bs := 8 >> d.shift
+	for ci := 0; ci < d.ncomp; ci++ {
+		c := &d.comp[ci]
+		var qn [64]int32
+		for k, p := range unzig {
+			qn[p] = d.quant[c.tq][k]
+		}
+		for by := 0; by < c.bh; by++ {
+			for bx := 0; bx < c.bw; bx++ {
+				bi := by*c.bw + bx
+				vals := c.coefs[bi*ns : bi*ns+ns]
+				off := by*bs*c.stride + bx*bs
+				if d.shift == 3 {
+					c.pix[off] = idct1(int32(vals[0]) * qn[0])
+					continue
+				}
+				for i, v := range vals {
+					if v != 0 {
+						p := sm.nat[i]
+						blk[p] = int32(v) * qn[p]
+					}
+				}
+				switch d.shift {
+				case 0:
+					idct8(&blk, c.pix[off:], c.stride)
+				case 1:
+					idct4(&blk, c.pix[off:], c.stride)
+				case 2:
+					idct2(&blk, c.pix[off:], c.stride)
+				}
+				blk = [64]int32{}
+			}
+		}
+	}
+}
