@@ -154,6 +154,11 @@ func (f *Param) check(v reflect.Value) error {
 			if s := v.String(); s != "" && !slices.Contains(f.Enum, s) {
 				return fmt.Errorf("%s: %q is not one of %s", f.Name, s, strings.Join(f.Enum, ", "))
 			}
+		case reflect.Int, reflect.Int64, reflect.Int32:
+			if n := strconv.FormatInt(v.Int(), 10); !slices.Contains(f.Enum, n) {
+				return fmt.Errorf("%s: %s is not one of %s", f.Name, n, strings.Join(f.Enum, ", "))
+			}
+			return nil
 		case reflect.Slice:
 			for i := range v.Len() {
 				if s := v.Index(i).String(); !slices.Contains(f.Enum, s) {

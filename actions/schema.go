@@ -44,7 +44,14 @@ func structSchema(t reflect.Type, top bool) map[string]any {
 		}
 		s := typeSchema(sf.Type)
 		if e := sf.Tag.Get("enum"); e != "" {
-			values := strings.Split(e, ",")
+			var values []any
+			for _, v := range strings.Split(e, ",") {
+				if k := sf.Type.Kind(); k == reflect.Int || k == reflect.Int64 || k == reflect.Int32 {
+					values = append(values, jsonNumber(v))
+				} else {
+					values = append(values, v)
+				}
+			}
 			if sf.Type.Kind() == reflect.Slice {
 				s["items"] = map[string]any{"enum": values}
 			} else {

@@ -1,0 +1,65 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+)
+
+func init() {
+	Register(Definition{
+		Name:    "deny",
+		Summary: "Refuse the request with an OSS-style XML error; the origin is never read.",
+		Class:   Terminal,
+		New:     func() Action { return &Deny{Status: http.StatusForbidden} },
+	})
+}
+
+// Deny answers with an error instead of the object.
+type Deny struct {
+	Status  int    `yaml:"status" enum:"400,401,403,404,405,409,411,412,416" doc:"the 4xx status (default 403)"`
+	Code    string `yaml:"code" doc:"OSS-style error code; defaults by status, AccessDenied for 403"`
+	Message string `yaml:"message" doc:"the error message; may use ${ }"`
+}
+
+// denyStatus lists the 4xx statuses WriteGetObjectResponse accepts, with the
+// OSS error code each defaults to.
+var denyStatus = map[int]string{
+	400: "InvalidRequest",
+	401: "AccessDenied",
+	403: CodeAccessDenied,
+	404: "NoSuchKey",
+	405: "MethodNotAllowed",
+	409: "Conflict",
+	411: "MissingContentLength",
+	412: "PreconditionFailed",
+	416: "InvalidRange",
+}
+
+var ossCode = regexp.MustCompile(`^[A-Z][A-Za-z0-9.]{0,63}$`)
+
+// Validate checks the status and code.
+func (d *Deny) Validate() error {
+	if _, ok := denyStatus[d.Status]; !ok {
+		return fmt.Errorf("status: %d is not one of 400, 401, 403, 404, 405, 409, 411, 412, 416", d.Status)
+	}
+	if d.Code != "" && !ossCode.MatchString(d.Code) {
+		return fmt.Errorf("code: %q is not an OSS-style code such as AccessDenied", d.Code)
+	}
+	return nil
+}
+
+// Apply returns the refusal as an *Error: the engine renders it the same
+// way as any other error, XML body included.
+func (d *Deny) Apply(context.Context, *Object) error {
+	code := d.Code
+	if code == "" {
+		code = denyStatus[d.Status]
+	}
+	msg := d.Message
+	if msg == "" {
+		msg = http.StatusText(d.Status)
+	}
+	return &Error{Status: d.Status, Code: code, Message: msg}
+}
