@@ -1,0 +1,64 @@
+// Package localoss is a local stand-in for Alibaba Cloud OSS playing an
+// Object FC Access Point (OPAP) in front of one bucket whose objects are
+// files in a folder.
+//
+// It speaks only the wire protocol, so a GetObject handler can be exercised
+// exactly the way real OSS would drive it: the handler receives a JSON event,
+// reads the original object through the presigned inputOssUrl, and answers
+// with a signed WriteGetObjectResponse (WGOR) request that this server relays
+// to the waiting client. The handler is modelled by [Config.Invoke].
+//
+// # Roles and addressing
+//
+// One [Server] (an [http.Handler]) plays every role; requests are routed by
+// what they address:
+//
+//   - POST /?x-oss-write-get-object-response (any host, any path): the WGOR
+//     API. The request must carry a valid signature when credentials are
+//     configured, an unused x-oss-request-token issued by this server, the
+//     matching x-oss-request-route, an allowed x-oss-fwd-status and a
+//     Content-Length.
+//   - The bucket itself, addressed virtual-host style ("<bucket>.<anything>")
+//     or path style ("/<bucket>/<key>"): plain GetObject/HeadObject of the
+//     folder ("the origin"). This is what inputOssUrl points at. When
+//     credentials are configured the bucket is private: requests must be
+//     signed (V1 or V4, header or presigned URL).
+//   - An access point alias ("<name>-<hash>-opapalias"), addressed virtual-host
+//     style ("<alias>.<anything>") or path style ("/<alias>/<key>"), or no
+//     bucket at all ("localhost:8080/photo.jpg", the default access point):
+//     the OPAP. GET invokes the function; HEAD is answered by the origin, as a
+//     real OPAP hands everything but GetObject to its supporting access point;
+//     other methods get 405 MethodNotAllowed. Signatures are checked only
+//     with [Config.RequireClientAuth].
+//
+// A key whose first path segment equals the bucket name is therefore read as
+// path-style bucket addressing, not as a key under the default access point.
+//
+// # The event
+//
+// For each GetObject through an access point the server builds
+//
+//	{"getObjectContext":{"inputOssUrl":"http://127.0.0.1:8080/local/photos/a.jpg?x-oss-credential=...",
+//	                     "outputRoute":"127.0.0.1:8080","outputToken":"OSSV1#..."},
+//	 "configuration":{"accessPointName":"media","accessPointAlias":"media-...-opapalias","payload":""},
+//	 "userRequest":{"url":"http://media-...-opapalias.127.0.0.1:8080/photos/a.jpg?w=200",
+//	                "headers":{"Accept":"image/webp","Host":"...","Range":"bytes=0-9"}},
+//	 "userIdentity":{"type":"AccessKey","accessKeyId":"..."},
+//	 "xOssRequestId":"...","protocolVersion":"1.00"}
+//
+// outputRoute is a host:port that reaches this server, so a handler can use
+// it directly as the SDK endpoint ("http://"+outputRoute). inputOssUrl is a V4
+// presigned URL (an unsigned one when no credentials are configured) for the
+// origin role, carrying the client's versionId. userRequest.url is the URL the
+// client used, rewritten to virtual-host form when the client addressed the
+// alias path style; userIdentity is present only for signed client requests;
+// authorization headers are left out of userRequest.headers.
+//
+// # Streaming
+//
+// The WGOR body is copied to the client's connection while the WGOR request
+// is still in flight, with a fixed-size buffer, and the WGOR is answered
+// (200, or an error if the client went away) only once the copy is done. A
+// WGOR body that ends early aborts the client connection, so the client sees
+// a truncated response rather than a short one that looks complete.
+package localoss

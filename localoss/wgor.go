@@ -1,0 +1,117 @@
+package localoss
+
+import (
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+const fwdHeaderPrefix = "X-Oss-Fwd-Header-"
+
+// allowedFwdStatus is the set of x-oss-fwd-status values WGOR accepts.
+var allowedFwdStatus = map[int]bool{
+	200: true, 206: true, 301: true, 302: true, 303: true, 304: true,
+	400: true, 401: true, 403: true, 404: true, 405: true, 409: true,
+	411: true, 412: true, 416: true, 500: true, 503: true,
+}
+
+// Headers that describe a connection rather than the response; the relay
+// sets Content-Length itself and keeps its own request id.
+var unforwardable = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Transfer-Encoding": true, "Te": true, "Trailer": true, "Upgrade": true,
+	"Content-Length": true, "X-Oss-Request-Id": true,
+}
+
+func fwdHeaders(in http.Header) http.Header {
+	out := http.Header{}
+	for k, vs := range in {
+		if !strings.HasPrefix(k, fwdHeaderPrefix) {
+			continue
+		}
+		name := textproto.CanonicalMIMEHeaderKey(k[len(fwdHeaderPrefix):])
+		if name == "" || unforwardable[name] {
+			continue
+		}
+		out[name] = vs
+	}
+	return out
+}
+
+// serveWGOR handles POST /?x-oss-write-get-object-response. Everything is
+// checked before the token is consumed, so a handler can retry a request it
+// got wrong; once accepted, the response to the WGOR is delayed until its
+// body has been relayed to the client.
+func (s *Server) serveWGOR(w http.ResponseWriter, r *http.Request, q url.Values, rid string) {
+	reject := func(reason RejectReason, e *ossError) {
+		s.stats.reject(reason)
+		s.log.Warn("WriteGetObjectResponse rejected", slog.String("request_id", rid),
+			slog.String("reason", string(reason)), slog.String("code", e.Code), slog.String("message", e.Message))
+		writeError(w, r, rid, e)
+	}
+	if r.Method != http.MethodPost {
+		e := newError(http.StatusMethodNotAllowed, "MethodNotAllowed", "WriteGetObjectResponse must be a POST.")
+		e.Method = r.Method
+		reject(RejectMethod, e)
+		return
+	}
+	if s.authEnabled() {
+		p := r.URL.Path
+		if p == "" {
+			p = "/"
+		}
+		res := []string{p}
+		if label := hostLabel(r.Host); label != "" {
+			res = append(res, "/"+label+p)
+		}
+		id, e := s.authenticate(r, q, authInput{resources: res, wgor: true})
+		if e == nil && id == nil {
+			e = errAccessDenied("WriteGetObjectResponse requests must be signed.")
+		}
+		if e != nil {
+			reject(RejectSignature, e)
+			return
+		}
+	}
+	route := r.Header.Get("x-oss-request-route")
+	token := r.Header.Get("x-oss-request-token")
+	fwd := r.Header.Get("x-oss-fwd-status")
+	for _, hv := range [][2]string{{"x-oss-request-route", route}, {"x-oss-request-token", token}, {"x-oss-fwd-status", fwd}} {
+		if hv[1] == "" {
+			reject(RejectMissingHeader, errInvalidArgument("The "+hv[0]+" header is required."))
+			return
+		}
+	}
+	if r.ContentLength < 0 {
+		reject(RejectContentLength, newError(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header."))
+		return
+	}
+	status, err := strconv.Atoi(fwd)
+	if err != nil || !allowedFwdStatus[status] {
+		reject(RejectStatus, errInvalidArgument("x-oss-fwd-status "+fwd+" is not an allowed status code."))
+		return
+	}
+	ex, reason, e := s.claim(token, route, r.Host)
+	if e != nil {
+		reject(reason, e)
+		return
+	}
+	s.stats.wgorAccepted.Add(1)
+	d := &delivery{status: status, header: fwdHeaders(r.Header), length: r.ContentLength, body: r.Body, done: make(chan error, 1)}
+	ex.deliver <- d
+	if err := <-d.done; err != nil {
+		var e *ossError
+		if _, ok := err.(*relayReadError); ok {
+			e = newError(http.StatusBadRequest, "IncompleteBody", "The request body ended before Content-Length bytes: "+err.Error())
+		} else {
+			e = newError(http.StatusInternalServerError, "ClientConnectionClosed", "The client went away before the whole response was relayed: "+err.Error())
+		}
+		writeError(w, r, rid, e)
+		return
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
