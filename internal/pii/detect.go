@@ -539,12 +539,12 @@ func detectJWT(b []byte, i, jwtMax int) int {
 		for p < lim && class[b[p]]&cB64 != 0 {
 			p++
 		}
-		if p == st || p == lim {
+		if p == st || p-i > jwtMax {
 			return -1
 		}
 		seg[k] = [2]int{st, p}
 		if k < 2 {
-			if b[p] != '.' {
+			if p == len(b) || b[p] != '.' {
 				return -1
 			}
 			p++
