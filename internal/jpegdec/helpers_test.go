@@ -172,9 +172,14 @@ func psnr(a, b plane) float64 {
 	if a.w != b.w || a.h != b.h {
 		return 0
 	}
+	return psnrRegion(a, b, a.w, a.h)
+}
+
+// psnrRegion compares the top-left w×h samples.
+func psnrRegion(a, b plane, w, h int) float64 {
 	var se float64
-	for y := 0; y < a.h; y++ {
-		for x := 0; x < a.w; x++ {
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
 			d := float64(a.at(x, y) - b.at(x, y))
 			se += d * d
 		}
@@ -182,5 +187,5 @@ func psnr(a, b plane) float64 {
 	if se == 0 {
 		return math.Inf(1)
 	}
-	return 10 * math.Log10(255*255*float64(a.w*a.h)/se)
+	return 10 * math.Log10(255*255*float64(w*h)/se)
 }
