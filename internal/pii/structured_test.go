@@ -1,0 +1,306 @@
+package pii
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func structuredRedactor(t testing.TB, style Style) *Redactor {
+	return mustNew(t, Config{
+		Style:      style,
+		HashKey:    []byte("k"),
+		JSONPaths:  []string{"$.user.email", "$.orders[*].card", "$..secret", "$.user.phones[0]"},
+		JSONKeys:   []string{"PASSWORD"},
+		CSVColumns: []string{"email", "PHONE"},
+	})
+}
+
+func redactString(t testing.TB, r *Redactor, in string, kind Kind) string {
+	t.Helper()
+	var out bytes.Buffer
+	n, err := r.Redact(&out, strings.NewReader(in), kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(out.Len()) {
+		t.Fatalf("Redact said %d bytes, wrote %d", n, out.Len())
+	}
+	return out.String()
+}
+
+// shape replaces every scalar with its JSON type, numbers and strings
+// both as "scalar" (a redacted number becomes a string).
+func shape(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[k] = shape(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = shape(e)
+		}
+		return s
+	case string, float64, json.Number:
+		return "scalar"
+	}
+	return v
+}
+
+func TestJSON(t *testing.T) {
+	in, err := os.ReadFile("testdata/sample.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, style := range []Style{StyleMask, StyleEntity, StyleHash} {
+		t.Run(string(style), func(t *testing.T) {
+			r := structuredRedactor(t, style)
+			got := redactString(t, r, string(in), KindJSON)
+			var a, b any
+			if err := json.Unmarshal(in, &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(got), &b); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, got)
+			}
+			if !reflect.DeepEqual(shape(a), shape(b)) {
+				t.Fatalf("shape changed:\n%s", got)
+			}
+			checkGolden(t, "sample."+string(style)+".json", []byte(got))
+			// Untouched values keep their exact value.
+			bm := b.(map[string]any)
+			if bm["user"].(map[string]any)["name"] != "Zhang San" || bm["orders"].([]any)[0].(map[string]any)["amount"] != 12.5 {
+				t.Fatalf("untouched values changed:\n%s", got)
+			}
+			if bm["orders"].([]any)[0].(map[string]any)["paid"] != true || bm["deep"].(map[string]any)["x"].([]any)[0].(map[string]any)["email"] != "not-an-email" {
+				t.Fatalf("untouched values changed:\n%s", got)
+			}
+		})
+	}
+}
+
+func TestJSONEdgeCases(t *testing.T) {
+	r := mustNew(t, Config{Style: StyleEntity, JSONKeys: []string{"k"}, JSONPaths: []string{"$[1]", "$..*.deep"}})
+	for _, tc := range []struct{ in, want string }{
+		{`"a@example.com"`, `"[EMAIL]"`},
+		{`[1, {"k": 2}, 3]`, `[1,{"k":"[REDACTED]"},3]`},
+		{`[0, [4, "x"], 5]`, `[0,["[REDACTED]","[REDACTED]"],5]`},
+		{`{"a":{"b":{"deep":"v"}},"deep":"top"}`, `{"a":{"b":{"deep":"[REDACTED]"}},"deep":"top"}`},
+		{`{"k": null, "K": true} {"k":"x"}`, `{"k":null,"K":true}` + "\n" + `{"k":"[REDACTED]"}`},
+		{`{"<&>":"\u003c"}`, `{"<&>":"<"}`},
+		{` 12 `, `12`},
+	} {
+		if got := redactString(t, r, tc.in, KindJSON); got != tc.want {
+			t.Errorf("%s\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{``, `{`, `{"a":}`, `]`, `{"a":1}}`, `[1,]`} {
+		if _, err := r.Redact(io.Discard, strings.NewReader(bad), KindJSON); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestJSONBigStreams(t *testing.T) {
+	// A large array goes through in one pass; a quadratic writer would
+	// crawl here.
+	var in bytes.Buffer
+	in.WriteString("[")
+	for i := 0; i < 200000; i++ {
+		if i > 0 {
+			in.WriteString(",")
+		}
+		in.WriteString(`{"email":"u@example.com","n":1}`)
+	}
+	in.WriteString("]")
+	r := mustNew(t, Config{JSONKeys: []string{"n"}})
+	got := redactString(t, r, in.String(), KindJSON)
+	if !json.Valid([]byte(got)) || strings.Count(got, `"*"`) != 200000 {
+		t.Fatal("bad output")
+	}
+}
+
+func TestNDJSON(t *testing.T) {
+	in, err := os.ReadFile("testdata/sample.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := structuredRedactor(t, StyleEntity)
+	got := redactString(t, r, string(in), KindNDJSON)
+	checkGolden(t, "sample.entity.ndjson", []byte(got))
+	inLines := strings.SplitAfter(string(in), "\n")
+	outLines := strings.SplitAfter(got, "\n")
+	if len(inLines) != len(outLines) {
+		t.Fatalf("%d lines in, %d out", len(inLines), len(outLines))
+	}
+	for i := range inLines {
+		a, b := strings.TrimSpace(inLines[i]), strings.TrimSpace(outLines[i])
+		if a == "" {
+			if inLines[i] != outLines[i] {
+				t.Errorf("blank line %d changed", i+1)
+			}
+			continue
+		}
+		if !json.Valid([]byte(b)) {
+			t.Errorf("line %d not JSON: %s", i+1, b)
+		}
+		if strings.HasSuffix(inLines[i], "\r\n") != strings.HasSuffix(outLines[i], "\r\n") {
+			t.Errorf("line %d terminator changed", i+1)
+		}
+	}
+	// Same answer through a byte-at-a-time source.
+	var out bytes.Buffer
+	if _, err := r.Redact(&out, iotest.OneByteReader(bytes.NewReader(in)), KindNDJSON); err != nil || out.String() != got {
+		t.Fatalf("one-byte reads differ: %v", err)
+	}
+}
+
+func TestNDJSONErrors(t *testing.T) {
+	r := mustNew(t, Config{MaxLine: 64})
+	_, err := r.Redact(io.Discard, strings.NewReader("{}\n{\"a\":\""+strings.Repeat("x", 100)+"\"}\n"), KindNDJSON)
+	var lt *LineTooLongError
+	if !errors.As(err, &lt) || lt.Line != 2 || lt.Limit != 64 {
+		t.Fatalf("got %v", err)
+	}
+	_, err = r.Redact(io.Discard, strings.NewReader("{}\nnot json\n"), KindNDJSON)
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = r.Redact(io.Discard, strings.NewReader("{} {}\n"), KindNDJSON)
+	if err == nil {
+		t.Fatal("two values on a line accepted")
+	}
+	// A line of exactly the limit is fine.
+	line := `{"a":"` + strings.Repeat("x", 64-8) + `"}`
+	if _, err := r.Redact(io.Discard, strings.NewReader(line+"\n"), KindNDJSON); err != nil {
+		t.Fatalf("line at the limit: %v", err)
+	}
+}
+
+func readCSV(t testing.TB, s string) [][]string {
+	t.Helper()
+	cr := csv.NewReader(strings.NewReader(s))
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v\n%s", err, s)
+	}
+	return recs
+}
+
+func TestCSV(t *testing.T) {
+	in, err := os.ReadFile("testdata/sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, style := range []Style{StyleMask, StyleEntity} {
+		t.Run(string(style), func(t *testing.T) {
+			r := structuredRedactor(t, style)
+			got := redactString(t, r, string(in), KindCSV)
+			checkGolden(t, "sample."+string(style)+".csv", []byte(got))
+			a, b := readCSV(t, string(in)), readCSV(t, got)
+			if len(a) != len(b) {
+				t.Fatalf("%d records in, %d out", len(a), len(b))
+			}
+			for i := range a {
+				if len(a[i]) != len(b[i]) {
+					t.Fatalf("record %d: %d fields in, %d out", i, len(a[i]), len(b[i]))
+				}
+				for j := range a[i] {
+					redacted := i > 0 && (j == 1 || j == 2) && a[i][j] != ""
+					plain := string(r.RedactBytes(nil, []byte(a[i][j])))
+					switch {
+					case i == 0 && a[i][j] != b[i][j]:
+						t.Errorf("header changed: %q -> %q", a[i][j], b[i][j])
+					case redacted && a[i][j] == b[i][j]:
+						t.Errorf("record %d field %d not redacted", i, j)
+					case !redacted && i > 0 && b[i][j] != plain:
+						t.Errorf("record %d field %d: %q, want %q", i, j, b[i][j], plain)
+					}
+				}
+			}
+			if !strings.Contains(got, "plain note") || !strings.Contains(got, `""quoted""`) {
+				t.Fatalf("untouched cells changed:\n%s", got)
+			}
+		})
+	}
+	// CRLF input keeps CRLF records.
+	r := mustNew(t, Config{CSVColumns: []string{"b"}, Detectors: []string{"none"}})
+	if got := redactString(t, r, "a,b\r\nx,yy\r\n", KindCSV); got != "a,b\r\nx,**\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := r.Redact(io.Discard, strings.NewReader("a,\"b\nc"), KindCSV); err == nil {
+		t.Fatal("broken CSV accepted")
+	}
+}
+
+func TestSpool(t *testing.T) {
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	for _, tc := range []struct {
+		name      string
+		mem, file int64
+		wantErr   bool
+	}{
+		{"memory", 1 << 20, 1 << 20, false},
+		{"file", 100, 1 << 20, false},
+		{"exact", 10000, 10000, false},
+		{"too large", 100, 9999, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, n, err := Spool(ctx, iotest.HalfReader(bytes.NewReader(data)), tc.mem, tc.file)
+			if tc.wantErr {
+				var tl *TooLargeError
+				if !errors.Is(err, ErrTooLarge) || !errors.As(err, &tl) || tl.Limit != tc.file {
+					t.Fatalf("got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			got, err := io.ReadAll(rc)
+			if err != nil || n != int64(len(data)) || !bytes.Equal(got, data) {
+				t.Fatalf("n=%d err=%v equal=%v", n, err, bytes.Equal(got, data))
+			}
+			_, isFile := rc.(*os.File)
+			if isFile != (tc.mem < int64(len(data))) {
+				t.Fatalf("file=%v with mem limit %d", isFile, tc.mem)
+			}
+		})
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := Spool(cctx, bytes.NewReader(data), 10, 1<<20); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestRedactSpooled(t *testing.T) {
+	r := mustNew(t, Config{Style: StyleEntity})
+	rc, n, err := r.RedactSpooled(context.Background(), strings.NewReader(`{"a":"x@example.com"}`), KindJSON, 8, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, _ := io.ReadAll(rc)
+	if string(got) != `{"a":"[EMAIL]"}` || n != int64(len(got)) {
+		t.Fatalf("got %q (%d)", got, n)
+	}
+	if _, _, err := r.RedactSpooled(context.Background(), strings.NewReader(strings.Repeat("a@example.com ", 100)), KindText, 8, 100); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+}
