@@ -68,9 +68,11 @@ func digitRun(b []byte, i, limit int) int {
 }
 
 // numLeftOK: a number may start at i unless a letter or digit touches it,
-// or it continues a decimal or dotted number ("3.14", "1.2.3.4.5").
-func numLeftOK(b []byte, i int) bool {
-	if i == 0 {
+// or it continues a decimal or dotted number ("3.14", "1.2.3.4.5"). A
+// value found just before (ending at after) counts as a separator, as its
+// mask will: so masking twice changes nothing the first pass left.
+func numLeftOK(b []byte, i, after int) bool {
+	if i == 0 || i == after {
 		return true
 	}
 	p := b[i-1]
@@ -449,8 +451,8 @@ func detectIPv4(b []byte, i int) int {
 // or lone ':'; it must not touch a letter or digit, must hold at least two
 // colons and two groups (so "::1" and times like 12:30:45 are out; the
 // latter is never valid anyway), and net/netip must accept it as IPv6.
-func detectIPv6(b []byte, s int) int {
-	if s > 0 {
+func detectIPv6(b []byte, s, after int) int {
+	if s > 0 && s != after {
 		p := b[s-1]
 		if isAlnum(p) || p == ':' || p == '.' {
 			return -1

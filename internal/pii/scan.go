@@ -54,7 +54,7 @@ func (r *Redactor) scanBuiltin(b []byte, st *scanState, stop int, out []match) [
 		e, det := -1, 0
 		switch {
 		case k&cDigit != 0:
-			if r.enabled&digitDets != 0 && numLeftOK(b, ws) {
+			if r.enabled&digitDets != 0 && numLeftOK(b, ws, st.lastEnd) {
 				e, det = r.digitWord(b, ws)
 			}
 		case c == 'L':
@@ -67,7 +67,7 @@ func (r *Redactor) scanBuiltin(b []byte, st *scanState, stop int, out []match) [
 			}
 		}
 		if e < 0 && we-ws <= 4 && we < len(b) && b[we] == ':' && r.on(detIPv6) && allHex(b[ws:we]) {
-			e, det = detectIPv6(b, ws), detIPv6
+			e, det = detectIPv6(b, ws, st.lastEnd), detIPv6
 		}
 		if e < 0 {
 			i = we
@@ -91,14 +91,14 @@ func (r *Redactor) special(b []byte, i int, st *scanState, out *[]match) int {
 			}
 		}
 	case '+':
-		if r.on(detPhone) && i+1 < len(b) && isDigit(b[i+1]) && (i == 0 || !isAlnum(b[i-1])) {
+		if r.on(detPhone) && i+1 < len(b) && isDigit(b[i+1]) && (i == 0 || i == st.lastEnd || !isAlnum(b[i-1])) {
 			if e := detectPlusPhone(b, i); e > 0 {
 				return r.emit(b, st, i, e, detPhone, out)
 			}
 		}
 	case ':':
 		if r.on(detIPv6) && i+1 < len(b) && b[i+1] == ':' {
-			if e := detectIPv6(b, i); e > 0 {
+			if e := detectIPv6(b, i, st.lastEnd); e > 0 {
 				return r.emit(b, st, i, e, detIPv6, out)
 			}
 		}
