@@ -29,7 +29,7 @@ const (
 // testClock lets a test move the server's clock.
 type testClock struct{ off atomic.Int64 }
 
-func (c *testClock) Now() time.Time       { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *testClock) Now() time.Time        { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *testClock) Shift(d time.Duration) { c.off.Add(int64(d)) }
 
 type fixture struct {

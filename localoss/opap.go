@@ -261,7 +261,13 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, q url.Value
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
-		invokeDone <- s.invoke(ctx, ev)
+		err := s.invoke(ctx, ev)
+		if err != nil {
+			// Counted here: the client side may have stopped listening.
+			s.stats.invokeErrors.Add(1)
+			log.Warn("function failed", slog.Any("err", err))
+		}
+		invokeDone <- err
 	}()
 
 	timer := time.NewTimer(s.cfg.InvokeTimeout)
@@ -273,10 +279,6 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, q url.Value
 		case d = <-ex.deliver:
 		case err := <-invokeDone:
 			invokeDone = nil
-			if err != nil {
-				s.stats.invokeErrors.Add(1)
-				log.Warn("function failed", slog.Any("err", err))
-			}
 			if !s.abandon(ex) {
 				continue
 			}
@@ -316,6 +318,7 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, q url.Value
 		var re *relayReadError
 		if errors.As(err, &re) {
 			log.Warn("WriteGetObjectResponse body ended early; aborting the client response", slog.Any("err", err))
+			_ = http.NewResponseController(w).Flush()
 			abort()
 		}
 		log.Debug("client went away during the relay", slog.Any("err", err))

@@ -351,6 +351,9 @@ func (s *Server) sendBody(w http.ResponseWriter, r *http.Request, key string, o 
 		abort()
 	}
 	if n < length {
+		// Let the partial body out first, so the client sees a cut stream
+		// rather than no response.
+		_ = http.NewResponseController(w).Flush()
 		abort()
 	}
 }
