@@ -24,7 +24,7 @@ import (
 const maxExprNodes = 2000
 
 func compileExpr(source string, asBool bool) (*vm.Program, error) {
-	opts := []expr.Option{expr.Env(Env{}), expr.MaxNodes(maxExprNodes)}
+	opts := []expr.Option{expr.Env(envTypes), expr.MaxNodes(maxExprNodes), expr.Patch(envPatch{})}
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
@@ -75,7 +75,9 @@ func (l *loader) compileWhen(r *Rule, n *yaml.Node) {
 	r.When = src
 	r.when = prog
 	r.readsObject = r.readsObject || readsObject(tree.Node)
+	r.uses |= usesIn(tree.Node)
 	r.conjuncts = splitConjuncts(src, tree.Node)
+	r.guard = guardOf(tree.Node)
 	if b, ok := prog.Node().(*ast.BoolNode); ok && !b.Value {
 		l.warnf(n, r.Name, "when: condition is always false: the rule never matches")
 	}
@@ -181,17 +183,7 @@ func readsObject(root ast.Node) bool {
 
 // splitConjuncts lists the top-level && operands of a condition.
 func splitConjuncts(src string, root ast.Node) []conjunct {
-	var nodes []ast.Node
-	var collect func(ast.Node)
-	collect = func(n ast.Node) {
-		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
-			collect(b.Left)
-			collect(b.Right)
-			return
-		}
-		nodes = append(nodes, n)
-	}
-	collect(root)
+	nodes := conjunctNodes(root)
 	if len(nodes) < 2 {
 		return nil
 	}
@@ -237,6 +229,7 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 		if err == nil {
 			ok = l.checkCalls(r, n, seg.offset, tree.Node) && ok
 			r.readsObject = r.readsObject || readsObject(tree.Node)
+			r.uses |= usesIn(tree.Node)
 		}
 		typ := exprType(prog)
 		if whole {

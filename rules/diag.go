@@ -20,7 +20,7 @@ type Diagnostic struct {
 	File     string   `json:"file"`
 	Line     int      `json:"line"`
 	Column   int      `json:"column"`
-	Rule     string   `json:"rule,omitempty"`
+	Rule     string   `json:"rule"`
 	Message  string   `json:"message"`
 	// pointer is the JSON pointer of the value the diagnostic is about,
 	// used to avoid reporting a schema violation twice.

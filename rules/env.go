@@ -41,78 +41,160 @@ type ObjectMeta struct {
 	Meta         map[string]string `expr:"meta"`
 }
 
-// Env is the environment `when` conditions and `${ }` templates see. Its
-// helper functions are fields rather than methods: expr calls a func field
-// of a known signature directly, while a method goes through reflection and
-// allocates on every call.
-type Env struct {
-	Key         string            `expr:"key"`
-	Dir         string            `expr:"dir"`
-	Base        string            `expr:"base"`
-	Ext         string            `expr:"ext"`
-	Bucket      string            `expr:"bucket"`
-	AccessPoint string            `expr:"access_point"`
-	Method      string            `expr:"method"`
-	Query       map[string]string `expr:"query"`
-	Headers     map[string]string `expr:"headers"`
-	IP          string            `expr:"ip"`
-	Now         time.Time         `expr:"now"`
-	Object      ObjectMeta        `expr:"object"`
+// The environment conditions and templates see is a map[string]any, which
+// expr reads without reflection. Everything a request puts in it is boxed
+// once per request, and only the names the rule set reads at all (see
+// RuleSet.uses); helpers are function values bound once per pooled Env.
+// headers.NAME, query.NAME and "x" in query are rewritten at compile time
+// into typed helper calls (see patch.go), because expr reads a typed map's
+// entry through reflection and allocates on every read.
 
-	Accepts func(mime string) bool       `expr:"accepts"`
-	Glob    func(pattern string) bool    `expr:"glob"`
-	CIDR    func(ip, prefix string) bool `expr:"cidr"`
-	Getenv  func(name string) string     `expr:"env"`
-	Signed  func(keyEnv string) bool     `expr:"signed"`
+// Names of the environment, as operators write them.
+const (
+	varKey         = "key"
+	varDir         = "dir"
+	varBase        = "base"
+	varExt         = "ext"
+	varBucket      = "bucket"
+	varAccessPoint = "access_point"
+	varMethod      = "method"
+	varQuery       = "query"
+	varHeaders     = "headers"
+	varIP          = "ip"
+	varNow         = "now"
+	varObject      = "object"
+)
 
-	accept   string
-	rawQuery string
+// dataVars lists the per-request names, in the order of the uses bit set.
+var dataVars = []string{varKey, varDir, varBase, varExt, varBucket, varAccessPoint, varMethod, varQuery, varHeaders, varIP, varNow, varObject}
+
+// Helper function names. The double-underscore ones are what the compile
+// patch rewrites map reads into; operators never write them.
+const (
+	fnAccepts   = "accepts"
+	fnGlob      = "glob"
+	fnCIDR      = "cidr"
+	fnEnv       = "env"
+	fnSigned    = "signed"
+	fnHeader    = "__header"
+	fnQuery     = "__query"
+	fnHasHeader = "__has_header"
+	fnHasQuery  = "__has_query"
+)
+
+// envTypes tells the expr checker the type of every name.
+var envTypes = map[string]any{
+	varKey: "", varDir: "", varBase: "", varExt: "", varBucket: "", varAccessPoint: "",
+	varMethod: "", varIP: "",
+	varQuery:   map[string]string{},
+	varHeaders: map[string]string{},
+	varNow:     time.Time{},
+	varObject:  ObjectMeta{},
+
+	fnAccepts:   (func(mime string) bool)(nil),
+	fnGlob:      (func(pattern string) bool)(nil),
+	fnCIDR:      (func(ip, prefix string) bool)(nil),
+	fnEnv:       (func(name string) string)(nil),
+	fnSigned:    (func(keyEnv string) bool)(nil),
+	fnHeader:    (func(name any) any)(nil),
+	fnQuery:     (func(name any) any)(nil),
+	fnHasHeader: (func(name any) bool)(nil),
+	fnHasQuery:  (func(name any) bool)(nil),
 }
+
+// uses is a bit set over dataVars: the names a rule set reads.
+type uses uint32
+
+func (u uses) has(name string) bool {
+	for i, n := range dataVars {
+		if n == name {
+			return u&(1<<i) != 0
+		}
+	}
+	return false
+}
+
+func usesOf(names ...string) uses {
+	var u uses
+	for i, n := range dataVars {
+		for _, name := range names {
+			if n == name {
+				u |= 1 << i
+			}
+		}
+	}
+	return u
+}
+
+var usesAll = uses(1<<len(dataVars) - 1)
+
+// Env is one request's evaluation state, pooled.
+type Env struct {
+	vars    map[string]any
+	query   map[string]string
+	headers map[string]string
+	// boxedQuery and boxedHeaders cache the boxed form of values read by
+	// conditions, so 20 rules reading headers.referer box it once.
+	boxedQuery   map[string]any
+	boxedHeaders map[string]any
+
+	key      string
+	rawQuery string
+	accept   string
+	now      time.Time
+}
+
+// emptyString is a boxed "", stored without allocating.
+var emptyString any = ""
 
 // envPool recycles environments with their maps and bound helpers, so
 // evaluating a request allocates almost nothing.
 var envPool = sync.Pool{New: func() any { return newEnv() }}
 
 func newEnv() *Env {
-	e := &Env{Query: make(map[string]string, 8), Headers: make(map[string]string, 16)}
-	e.Accepts = e.accepts
-	e.Glob = e.glob
-	e.Signed = e.signed
-	e.CIDR = cidrContains
-	e.Getenv = getenv
+	e := &Env{
+		vars:         make(map[string]any, 32),
+		query:        make(map[string]string, 8),
+		headers:      make(map[string]string, 16),
+		boxedQuery:   make(map[string]any, 8),
+		boxedHeaders: make(map[string]any, 8),
+	}
+	e.vars[fnAccepts] = e.accepts
+	e.vars[fnGlob] = e.glob
+	e.vars[fnSigned] = e.signed
+	e.vars[fnCIDR] = cidrContains
+	e.vars[fnEnv] = getenv
+	e.vars[fnHeader] = e.header
+	e.vars[fnQuery] = e.queryValue
+	e.vars[fnHasHeader] = e.hasHeader
+	e.vars[fnHasQuery] = e.hasQuery
+	e.vars[varQuery] = e.query
+	e.vars[varHeaders] = e.headers
 	return e
 }
 
-func acquireEnv(r *Request) *Env {
+func acquireEnv(r *Request, u uses) *Env {
 	e := envPool.Get().(*Env)
-	e.fill(r)
+	e.fill(r, u)
 	return e
 }
 
 func releaseEnv(e *Env) {
-	e.Object = ObjectMeta{}
 	envPool.Put(e)
 }
 
-func (e *Env) fill(r *Request) {
-	e.Key = r.Key
-	e.Dir, e.Base = splitKey(r.Key)
-	e.Ext = extOf(e.Base)
-	e.Bucket = r.Bucket
-	e.AccessPoint = r.AccessPoint
-	e.Method = r.Method
-	if e.Method == "" {
-		e.Method = http.MethodGet
-	}
-	e.IP = r.IP
-	e.Now = r.Now
-	if e.Now.IsZero() {
-		e.Now = time.Now()
-	}
+func (e *Env) fill(r *Request, u uses) {
+	e.key = r.Key
 	e.rawQuery = r.RawQuery
-	clear(e.Query)
-	parseQuery(e.Query, r.RawQuery)
-	clear(e.Headers)
+	e.now = r.Now
+	if e.now.IsZero() {
+		e.now = time.Now()
+	}
+	clear(e.query)
+	clear(e.headers)
+	clear(e.boxedQuery)
+	clear(e.boxedHeaders)
+	parseQuery(e.query, r.RawQuery)
 	for name, values := range r.Header {
 		if len(values) == 0 {
 			continue
@@ -121,14 +203,98 @@ func (e *Env) fill(r *Request) {
 		if len(values) > 1 {
 			v = strings.Join(values, ", ")
 		}
-		e.Headers[lowerHeader(name)] = v
+		e.headers[lowerHeader(name)] = v
 	}
-	e.accept = e.Headers["accept"]
-	if r.Object != nil {
-		e.Object = *r.Object
+	e.accept = e.headers["accept"]
+
+	dir, base := splitKey(r.Key)
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	e.setString(u, varKey, r.Key)
+	e.setString(u, varDir, dir)
+	e.setString(u, varBase, base)
+	e.setString(u, varExt, extOf(base))
+	e.setString(u, varBucket, r.Bucket)
+	e.setString(u, varAccessPoint, r.AccessPoint)
+	e.setString(u, varMethod, method)
+	e.setString(u, varIP, r.IP)
+	if u.has(varNow) {
+		e.vars[varNow] = e.now
 	} else {
-		e.Object = ObjectMeta{}
+		e.vars[varNow] = time.Time{}
 	}
+	if u.has(varObject) && r.Object != nil {
+		e.vars[varObject] = *r.Object
+	} else if u.has(varObject) {
+		e.vars[varObject] = ObjectMeta{}
+	} else {
+		delete(e.vars, varObject)
+	}
+}
+
+// setString boxes v into the environment when the rule set reads name,
+// and otherwise stores a shared empty string so nothing stale remains.
+func (e *Env) setString(u uses, name, v string) {
+	if v == "" || !u.has(name) {
+		e.vars[name] = emptyString
+		return
+	}
+	e.vars[name] = v
+}
+
+// header returns headers[name] boxed, "" when absent.
+func (e *Env) header(name any) any {
+	n, _ := name.(string)
+	n = lowerHeaderName(n)
+	if v, ok := e.boxedHeaders[n]; ok {
+		return v
+	}
+	v, ok := e.headers[n]
+	if !ok || v == "" {
+		return emptyString
+	}
+	var boxed any = v
+	e.boxedHeaders[n] = boxed
+	return boxed
+}
+
+func (e *Env) queryValue(name any) any {
+	n, _ := name.(string)
+	if v, ok := e.boxedQuery[n]; ok {
+		return v
+	}
+	v, ok := e.query[n]
+	if !ok || v == "" {
+		return emptyString
+	}
+	var boxed any = v
+	e.boxedQuery[n] = boxed
+	return boxed
+}
+
+func (e *Env) hasHeader(name any) bool {
+	n, _ := name.(string)
+	_, ok := e.headers[lowerHeaderName(n)]
+	return ok
+}
+
+func (e *Env) hasQuery(name any) bool {
+	n, _ := name.(string)
+	_, ok := e.query[n]
+	return ok
+}
+
+// lowerHeaderName lower-cases a header name, allocating only when it has
+// upper-case letters.
+func lowerHeaderName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // splitKey returns the key's directory ("" at the top) and last element.
@@ -245,7 +411,7 @@ func qValue(params string) float64 {
 }
 
 func (e *Env) glob(pattern string) bool {
-	ok, _ := globMatch(pattern, e.Key)
+	ok, _ := globMatch(pattern, e.key)
 	return ok
 }
 

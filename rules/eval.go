@@ -112,13 +112,15 @@ func (rs *RuleSet) Explain(req *Request) (*Plan, *Trace, error) {
 }
 
 func (rs *RuleSet) evaluate(req *Request, trace *Trace) (*Plan, error) {
-	env := acquireEnv(req)
+	env := acquireEnv(req, rs.uses)
 	defer releaseEnv(env)
 	machine := vmPool.Get().(*vm.VM)
 	defer vmPool.Put(machine)
 
 	plan := &Plan{Limits: rs.Limits}
 	stoppedBy := ""
+	_, base := splitKey(req.Key)
+	ext := extOf(base)
 	for _, r := range rs.Rules {
 		if stoppedBy != "" {
 			if trace == nil {
@@ -133,8 +135,11 @@ func (rs *RuleSet) evaluate(req *Request, trace *Trace) (*Plan, error) {
 			}
 			continue
 		}
+		if r.guard != nil && trace == nil && !r.guard.allows(req.Key, ext) {
+			continue
+		}
 		if r.when != nil {
-			out, err := machine.Run(r.when, env)
+			out, err := machine.Run(r.when, env.vars)
 			if err != nil {
 				if r.SkipOnError {
 					if trace != nil {
@@ -195,6 +200,12 @@ func (s *Step) resolve(machine *vm.VM, env *Env) (actions.Action, error) {
 		if err != nil {
 			return nil, actions.InvalidArgument("rule %q: %s.%s: %s", s.Rule.Name, s.Name, ft.field.Name, firstLine(err))
 		}
+		// An absent query parameter or header reads as "": like nil, it
+		// leaves the parameter's default, so `width: "${ query.w }"` works
+		// with and without ?w=.
+		if str, isStr := val.(string); isStr && str == "" && ft.tpl.whole != nil {
+			val = nil
+		}
 		if err := ft.field.Set(v, val); err != nil {
 			return nil, actions.InvalidArgument("rule %q: %s: %v", s.Rule.Name, s.Name, err)
 		}
@@ -222,7 +233,7 @@ func (r *Rule) failedConjunct(machine *vm.VM, env *Env) string {
 		if err != nil {
 			return r.When
 		}
-		out, err := machine.Run(prog, env)
+		out, err := machine.Run(prog, env.vars)
 		if err != nil {
 			return c.source + " (error: " + firstLine(err) + ")"
 		}
@@ -243,26 +254,28 @@ func firstLine(err error) string {
 	return strings.TrimSpace(exprPosSuffix.ReplaceAllString(msg, ""))
 }
 
-// Status and headers a plan implies without the object: what deny,
-// redirect and headers set, and what transform actions predict (convert's
-// Content-Type). Dry-run and rule tests show these.
-func (p *Plan) Implied(req *actions.Request) (status int, header http.Header, errCode string) {
-	obj := actions.NewObject(req, nil, -1, http.Header{}, p.Limits)
+// Implied returns the status and headers a plan implies without the
+// object: what deny, redirect and headers set, and what transform actions
+// predict (convert's Content-Type), on top of the origin's headers. The
+// error is set when the plan answers with one (deny). Dry-run and rule
+// tests show these.
+func (p *Plan) Implied(req *actions.Request, origin http.Header) (int, http.Header, *actions.Error) {
+	obj := actions.NewObject(req, nil, -1, origin.Clone(), p.Limits)
 	for _, s := range p.Steps {
-		switch s.Class {
-		case actions.Metadata, actions.Terminal:
-			if err := s.Action.Apply(context.Background(), obj); err != nil {
-				if e, ok := actions.AsError(err); ok {
-					obj.Header.Set("Content-Type", "application/xml")
-					return e.Status, obj.Header, e.Code
-				}
-				return http.StatusInternalServerError, obj.Header, actions.CodeInternalError
-			}
-		default:
+		if s.Class == actions.Transform {
 			if pr, ok := s.Action.(actions.Predictor); ok {
 				pr.Predict(obj)
 			}
+			continue
+		}
+		if err := s.Action.Apply(context.Background(), obj); err != nil {
+			e, ok := actions.AsError(err)
+			if !ok {
+				e = &actions.Error{Status: http.StatusInternalServerError, Code: actions.CodeInternalError, Message: err.Error()}
+			}
+			obj.Header.Set("Content-Type", "application/xml")
+			return e.Status, obj.Header, e
 		}
 	}
-	return obj.Status, obj.Header, ""
+	return obj.Status, obj.Header, nil
 }

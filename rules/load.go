@@ -10,6 +10,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
@@ -36,6 +37,8 @@ type RuleSet struct {
 	Rules    []*Rule
 	// Warnings found while loading (unreachable rules, constant conditions).
 	Warnings []Diagnostic
+
+	uses uses // request names any rule reads
 }
 
 // Settings are file-wide switches that are not limits.
@@ -72,7 +75,9 @@ type Rule struct {
 
 	when        *vm.Program
 	conjuncts   []conjunct // top-level && parts, for explaining a false condition
+	guard       *guard     // native pre-check of the condition, nil when none
 	readsObject bool
+	uses        uses // request names the rule's condition and templates read
 	terminal    bool // holds a deny or redirect
 	hasLimits   bool
 }
@@ -104,25 +109,23 @@ func (s *Step) HasTemplates() bool { return len(s.templates) > 0 }
 
 // LoadFile reads and compiles a rules file.
 func LoadFile(path string) (*RuleSet, error) {
-	data, err := readLimited(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return Load(path, data)
 }
 
-func readLimited(path string) ([]byte, error) {
+// ReadFile reads a rules file, refusing to read far past MaxFileSize (the
+// loader then reports the size with a position).
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
-		return nil, &LoadError{Diagnostics: []Diagnostic{{File: path, Line: 1, Column: 1,
-			Message: fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", st.Size(), MaxFileSize)}}}
-	}
 	var buf bytes.Buffer
-	_, err = buf.ReadFrom(f)
+	_, err = buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
 	return buf.Bytes(), err
 }
 
@@ -172,21 +175,13 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) load(data []byte) *RuleSet {
 	if len(data) > MaxFileSize {
-		l.errorf(nil, "", "file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize)
+		l.errorf(nil, "", "file is over the limit of %d bytes (1 MiB): rules files are a few KB", MaxFileSize)
 		return nil
 	}
 	l.lines = strings.Split(string(data), "\n")
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := err.Error()
-		line := 1
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
-		l.errorAt(Pos{line, 1}, nil, "", "YAML syntax: "+msg)
+		l.yamlSyntax(err)
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -207,6 +202,19 @@ func (l *loader) load(data []byte) *RuleSet {
 	l.compileFile(root, rs)
 	l.schemaCheck(value)
 	return rs
+}
+
+// yamlSyntax reports a YAML parse error at the line the parser names.
+func (l *loader) yamlSyntax(err error) {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	l.errorAt(Pos{line, 1}, nil, "", "YAML syntax: "+msg)
 }
 
 func (l *loader) compileFile(root *yaml.Node, rs *RuleSet) {
@@ -265,6 +273,7 @@ func (l *loader) compileFile(root *yaml.Node, rs *RuleSet) {
 		}
 		names[r.Name] = r
 		rs.Rules = append(rs.Rules, r)
+		rs.uses |= r.uses
 	}
 	l.warnUnreachable(rs)
 }

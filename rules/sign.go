@@ -144,7 +144,7 @@ func VerifySignature(secrets, key, rawQuery string, now time.Time) bool {
 }
 
 func (e *Env) signed(keyEnv string) bool {
-	return VerifySignature(os.Getenv(keyEnv), e.Key, e.rawQuery, e.Now)
+	return VerifySignature(os.Getenv(keyEnv), e.key, e.rawQuery, e.now)
 }
 
 // SignPath returns "/KEY?QUERY&expires=...&sig=..." for the first secret in

@@ -112,7 +112,7 @@ type templatePart struct {
 // template means "use the parameter's default".
 func (t *template) eval(machine *vm.VM, env *Env) (any, error) {
 	if t.whole != nil {
-		return machine.Run(t.whole, env)
+		return machine.Run(t.whole, env.vars)
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
@@ -120,7 +120,7 @@ func (t *template) eval(machine *vm.VM, env *Env) (any, error) {
 			b.WriteString(p.lit)
 			continue
 		}
-		v, err := machine.Run(p.prog, env)
+		v, err := machine.Run(p.prog, env.vars)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,35 @@
+// Command opaprules is one generic Function Compute handler for Alibaba
+// Cloud OSS Object FC Access Points, driven by a declarative rules.yaml,
+// and the operator's tools around it: validate, dry-run, test, sign,
+// schema, and serve (a local OSS endpoint that plays an access point).
+//
+// Inside Function Compute (FC_RUNTIME_API set) and with no arguments, it
+// serves invocations with the rules.yaml embedded at build time, or the
+// file named by OPAPRULES_RULES.
+package main
+
+import (
+	"embed"
+	"io/fs"
+	"os"
+
+	"github.com/opaprules/opaprules/cli"
+)
+
+// rulesYAML is embedded so that "edit rules.yaml and redeploy" is the whole
+// workflow: the deployment zip holds one file, the binary.
+//
+//go:embed rules.yaml
+var rulesYAML []byte
+
+//go:embed samples
+var samplesFS embed.FS
+
+func main() {
+	samples, err := fs.Sub(samplesFS, "samples")
+	if err != nil {
+		panic(err)
+	}
+	env := &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, DefaultRules: rulesYAML, Samples: samples}
+	os.Exit(cli.Main(env, os.Args[1:]))
+}

@@ -1,0 +1,111 @@
+package rules
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DecodeFile decodes a YAML file other than rules.yaml (the rule tests'
+// format, for one) into out, a pointer to a struct following the
+// parameter tag conventions, with the same positioned errors as rules
+// files: unknown keys, wrong types, and findings of the JSON schema
+// identified by schemaID in schemaDoc. It reports whether decoding
+// succeeded.
+func DecodeFile(filename string, data []byte, out any, schemaID string, schemaDoc []byte) []Diagnostic {
+	l := &loader{file: filename, ptrOf: map[*yaml.Node]string{}, nodes: map[string]*yaml.Node{}}
+	l.decodeFile(data, out, schemaID, schemaDoc)
+	return l.finish()
+}
+
+func (l *loader) decodeFile(data []byte, out any, schemaID string, schemaDoc []byte) {
+	if len(data) > MaxFileSize {
+		l.errorf(nil, "", "file is over the limit of %d bytes (1 MiB)", MaxFileSize)
+		return
+	}
+	l.lines = strings.Split(string(data), "\n")
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		l.yamlSyntax(err)
+		return
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		l.errorf(nil, "", "the file is empty")
+		return
+	}
+	root := doc.Content[0]
+	value, err := l.toJSON(root, "")
+	if err != nil {
+		l.errorf(root, "", "%v", err)
+		return
+	}
+	v := reflect.ValueOf(out).Elem()
+	l.decode(root, v, "", "")
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.Tag.Get("required") == "true" && !hasKey(l, root, name) {
+			l.errorf(root, "", "missing %q", name)
+		}
+	}
+	s, err := compileSchema(schemaID, schemaDoc)
+	if err != nil {
+		l.errorf(nil, "", "%v", err)
+		return
+	}
+	l.reportSchema(s.Validate(value))
+}
+
+func hasKey(l *loader, n *yaml.Node, name string) bool {
+	for _, p := range l.pairs(n) {
+		if p.key.Value == name {
+			return true
+		}
+	}
+	return false
+}
+
+// NodeLines returns the line of each item of the top-level list under key,
+// for tools that report per item (the rule tests report per case).
+func NodeLines(data []byte, key string) []int {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	l := &loader{}
+	for _, p := range l.pairs(doc.Content[0]) {
+		if p.key.Value == key {
+			var lines []int
+			for _, item := range l.resolve(p.value).Content {
+				lines = append(lines, item.Line)
+			}
+			return lines
+		}
+	}
+	return nil
+}
+
+// ParseTarget splits a request target 'KEY?QUERY' as it appears in a URL
+// path: a leading slash is dropped and percent-escapes in the key are
+// decoded, the way the handler derives the key from the client's URL.
+func ParseTarget(target string) (key, rawQuery string, ok bool) {
+	k, q, _ := strings.Cut(strings.TrimPrefix(target, "/"), "?")
+	if strings.Contains(k, "%") {
+		if u, err := url.PathUnescape(k); err == nil {
+			k = u
+		}
+	}
+	return k, q, k != ""
+}
+
+// SplitAccessPoint accepts an access point's name ("media") or its full
+// alias ("media-a1b2c3-opapalias") and returns both forms it can know.
+func SplitAccessPoint(s string) (name, alias string) {
+	if base, ok := strings.CutSuffix(s, "-opapalias"); ok {
+		if i := strings.LastIndexByte(base, '-'); i > 0 {
+			return base[:i], s
+		}
+	}
+	return s, ""
+}
