@@ -59,13 +59,24 @@ func newFixture(t *testing.T, cfg Config, files map[string]string) *fixture {
 	if cfg.Logger == nil && testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	// Listen first so that Config can name the port ("{port}" in Endpoint).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.addr = ln.Addr().String()
+	_, port, _ := strings.Cut(f.addr, ":")
+	cfg.Endpoint = strings.ReplaceAll(cfg.Endpoint, "{port}", port)
 	srv, err := New(cfg)
 	if err != nil {
+		ln.Close()
 		t.Fatalf("New: %v", err)
 	}
 	f.srv = srv
-	f.hs = httptest.NewServer(srv)
-	f.addr = strings.TrimPrefix(f.hs.URL, "http://")
+	f.hs = httptest.NewUnstartedServer(srv)
+	f.hs.Listener.Close()
+	f.hs.Listener = ln
+	f.hs.Start()
 	t.Cleanup(func() {
 		f.hs.Close()
 		if err := srv.Close(); err != nil {
@@ -175,4 +186,11 @@ func serviceError(t *testing.T, err error) oss.ServiceError {
 		t.Fatalf("want oss.ServiceError, got %T: %v", err, err)
 	}
 	return se
+}
+
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs.URL
 }

@@ -311,8 +311,17 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, q url.Value
 			return
 		}
 	}
+	// The WGOR request waits on d.done; it must hear back even if the
+	// relay panics.
+	answered := false
+	defer func() {
+		if !answered {
+			d.done <- errors.New("relay aborted")
+		}
+	}()
 	err = s.relay(w, d)
 	d.done <- err
+	answered = true
 	if err != nil {
 		s.stats.relayFailures.Add(1)
 		var re *relayReadError

@@ -812,3 +812,52 @@ func TestOPAPRelayFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestSDKV1OmitsWGORSubResource pins what SDK v3.0.2's V1 signer does with
+// the x-oss-write-get-object-response sub-resource: it is not on the SDK's
+// list of signed sub-resources, so the canonicalized resource is plain "/".
+func TestSDKV1OmitsWGORSubResource(t *testing.T) {
+	captured := make(chan *http.Request, 1)
+	hs := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		captured <- r.Clone(context.Background())
+		w.WriteHeader(200)
+	}))
+	route := strings.TrimPrefix(hs, "http://")
+	if err := postWGOR(hs, "", route, "OSSV1#t+/", 200, nil, strings.NewReader("x"), testAK, testSK, v1()...); err != nil {
+		t.Fatal(err)
+	}
+	r := <-captured
+	var hdrs []headerLine
+	for k, vs := range r.Header {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-oss-") {
+			hdrs = append(hdrs, headerLine{lk, vs[0]})
+		}
+	}
+	sig := strings.TrimPrefix(r.Header.Get("Authorization"), "OSS "+testAK+":")
+	sign := func(resource string) string {
+		return signV1(testSK, stringToSignV1("POST", "", "", r.Header.Get("Date"), hdrs, resource))
+	}
+	if sign("/") != sig {
+		t.Errorf("SDK V1 WGOR signature is not over resource \"/\"")
+	}
+	if sign("/?x-oss-write-get-object-response") == sig {
+		t.Errorf("SDK V1 WGOR signature unexpectedly covers the sub-resource")
+	}
+}
+
+// TestEndpointOverride routes the function through a configured name
+// instead of the connection's local address.
+func TestEndpointOverride(t *testing.T) {
+	h := &fakeHandler{wgorOpts: v4()}
+	cfg := Config{AccessKeyID: testAK, AccessKeySecret: testSK, Endpoint: "localhost:{port}"}
+	f := opapFixture(t, cfg, h)
+	_, port, _ := strings.Cut(f.addr, ":")
+	resp, body := f.do("GET", "/notes/b.txt", nil)
+	if resp.StatusCode != 200 || string(body) != "HELLO WORLD" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	ev := h.lastEvent(t)
+	if ev.GetObjectContext.OutputRoute != "localhost:"+port || !strings.HasPrefix(ev.GetObjectContext.InputOssUrl, "http://localhost:"+port+"/local/") {
+		t.Errorf("route %q input %q", ev.GetObjectContext.OutputRoute, ev.GetObjectContext.InputOssUrl)
+	}
+}
