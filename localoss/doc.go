@@ -54,11 +54,48 @@
 // alias path style; userIdentity is present only for signed client requests;
 // authorization headers are left out of userRequest.headers.
 //
+// # Origin semantics
+//
+// GetObject/HeadObject follow OSS: a quoted upper-case hex MD5 ETag, Content-MD5
+// and x-oss-hash-crc64ecma (see Config.DigestLimit for large objects),
+// Last-Modified, Content-Type by extension, Accept-Ranges, one byte range (206
+// with Content-Range); malformed, inverted and multiple ranges are ignored (200).
+// Ranges that do not fit the object are ignored too, as OSS does by default;
+// with "x-oss-range-behavior: standard" (or Config.StandardRange) they are
+// truncated or answered 416 with "Content-Range: bytes */size".
+// If-Match/If-Unmodified-Since (412) and If-None-Match/If-Modified-Since (304)
+// are evaluated in RFC 9110 order, and If-Range is honoured. versionId "null"
+// is the only version. Keys with "." or ".." segments are refused (400
+// InvalidObjectName); symlinks leading out of Config.Dir are refused (403).
+// An optional "<key>.ossmeta.json" sidecar sets Content-Encoding, Cache-Control,
+// x-oss-meta-* and similar headers. Config.OriginFault injects failures.
+//
+// # Failures seen by the client
+//
+// When the function does not answer, the client gets an OSS XML error with the
+// request id of the event: 500 FunctionInvocationFailed (Invoke returned an
+// error or panicked), 500 NoWriteGetObjectResponse (Invoke returned nil without
+// a WGOR), 504 InvokeTimeout (no WGOR within Config.InvokeTimeout). These codes
+// are localoss's own; the real service's are not documented.
+//
+// # Notes for handler authors
+//
+// The SDK (v3.0.2) sends a POST body with Content-Length only when it can
+// tell the size: pass a *bytes.Reader, *strings.Reader, *io.LimitedReader or a
+// file, and nil (not an empty reader) for an empty body; anything else goes
+// out chunked and is refused with 411 MissingContentLength. Both OSS
+// signature versions sign every x-oss-* request header, and this server
+// computes presigned signatures over the headers actually sent, so fetching
+// inputOssUrl with an added x-oss-* header (x-oss-range-behavior included)
+// fails with SignatureDoesNotMatch.
+//
 // # Streaming
 //
 // The WGOR body is copied to the client's connection while the WGOR request
 // is still in flight, with a fixed-size buffer, and the WGOR is answered
 // (200, or an error if the client went away) only once the copy is done. A
 // WGOR body that ends early aborts the client connection, so the client sees
-// a truncated response rather than a short one that looks complete.
+// a truncated response rather than a short one that looks complete. An http.Server
+// hosting the handler should not set WriteTimeout, which would cut long
+// streams.
 package localoss

@@ -861,3 +861,39 @@ func TestEndpointOverride(t *testing.T) {
 		t.Errorf("route %q input %q", ev.GetObjectContext.OutputRoute, ev.GetObjectContext.InputOssUrl)
 	}
 }
+
+// TestOPAPConcurrent runs many GetObjects through the access point at once.
+func TestOPAPConcurrent(t *testing.T) {
+	h := &fakeHandler{wgorOpts: v4()}
+	f := opapFixture(t, Config{AccessKeyID: testAK, AccessKeySecret: testSK}, h)
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			key, want := "/photos/a.jpg", "JPEG BYTES OF A"
+			if i%2 == 1 {
+				key, want = "/notes/b.txt", "HELLO WORLD"
+			}
+			resp, err := http.Get(f.hs.URL + key)
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || string(b) != want {
+				errs <- errors.New(key + ": " + resp.Status + " " + string(b) + " " + errString(err))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	h.running.Wait()
+	if st := f.srv.Stats(); st.Invocations != n || st.WGORAccepted != n || st.OriginGets != n {
+		t.Errorf("stats %+v", st)
+	}
+}
