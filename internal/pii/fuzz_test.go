@@ -39,7 +39,13 @@ func FuzzRedact(f *testing.F) {
 		if again := mask.RedactBytes(nil, out); !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent:\n in: %q\nout: %q\nagain: %q", in, out, again)
 		}
-		got, err := io.ReadAll(smallMask.Reader(iotest.OneByteReader(bytes.NewReader(in))))
+		var src io.Reader = bytes.NewReader(in)
+		if len(in) < 2048 {
+			src = iotest.OneByteReader(src)
+		} else {
+			src = iotest.HalfReader(src)
+		}
+		got, err := io.ReadAll(smallMask.Reader(src))
 		if err != nil || !bytes.Equal(got, smallMask.RedactBytes(nil, in)) {
 			t.Fatalf("streaming differs:\n in: %q\ngot: %q\nwant: %q", in, got, smallMask.RedactBytes(nil, in))
 		}

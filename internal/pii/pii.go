@@ -1,31 +1,3 @@
-// Package pii finds personal data in text and replaces it while the text
-// streams through.
-//
-// The package knows nothing of rules, OSS or HTTP: a caller builds a
-// Redactor from a Config once, then uses it (concurrently, if it likes) to
-// redact any number of objects with Reader or Redact.
-//
-// # Detectors
-//
-// Built-in detectors are found by one hand-written pass over the bytes
-// (see DetectorNames for the stable names and the package README-style
-// comments on each detect* function for the exact rules). Operator
-// patterns are RE2 expressions run once each over the text, line by line:
-// they never match across a newline, and ^ and $ mean line start and end.
-//
-// # Length and memory
-//
-// With the mask style, text output has exactly the input's length
-// (PreservesLength reports it), so a caller can send Content-Length before
-// reading anything. Every detector has a maximum match length (email 254,
-// JWT 8192, operator patterns their MaxLength), which is what lets Reader
-// work in a fixed window: it holds back only that much unflushed input, so
-// memory does not grow with the object. Values longer than their
-// detector's maximum are not found, whatever the read boundaries are.
-//
-// Structured kinds (JSON, NDJSON, CSV) are re-encoded and can change
-// length; a caller that needs the length up front spools the output (see
-// Spool).
 package pii
 
 import (
