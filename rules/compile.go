@@ -78,8 +78,10 @@ func (l *loader) compileWhen(r *Rule, n *yaml.Node) {
 	r.uses |= usesIn(tree.Node)
 	r.conjuncts = splitConjuncts(src, tree.Node)
 	r.guard = guardOf(tree.Node)
-	if b, ok := prog.Node().(*ast.BoolNode); ok && !b.Value {
-		l.warnf(n, r.Name, "when: condition is always false: the rule never matches")
+	if isConstant(tree.Node) {
+		if out, err := vm.Run(prog, newEnv().vars); err == nil && out == false {
+			l.warnf(n, r.Name, "when: condition is always false: the rule never matches")
+		}
 	}
 }
 
@@ -160,6 +162,19 @@ func (l *loader) checkCalls(r *Rule, n *yaml.Node, offset int, root ast.Node) bo
 	return ok
 }
 
+// isConstant reports whether an expression reads nothing from the request
+// and calls nothing, so its value is known at load.
+func isConstant(root ast.Node) bool {
+	constant := true
+	walk(root, func(n ast.Node) {
+		switch n.(type) {
+		case *ast.IdentifierNode, *ast.CallNode, *ast.BuiltinNode, *ast.PointerNode, *ast.VariableDeclaratorNode:
+			constant = false
+		}
+	})
+	return constant
+}
+
 // walk visits every node of an expression tree.
 func walk(root ast.Node, f func(ast.Node)) {
 	ast.Walk(&root, visitor(f))
@@ -200,7 +215,12 @@ func splitConjuncts(src string, root ast.Node) []conjunct {
 func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Node) (*template, bool) {
 	segs, isTpl, err := splitTemplate(n.Value)
 	if err != nil {
-		l.errorf(n, r.Name, "%s.%s: %v", s.Name, f.Name, err)
+		var te *templateError
+		if errors.As(err, &te) {
+			l.errorAt(l.scalarPos(n, te.offset), n, r.Name, fmt.Sprintf("%s.%s: %s", s.Name, f.Name, te.msg))
+		} else {
+			l.errorf(n, r.Name, "%s.%s: %v", s.Name, f.Name, err)
+		}
 		return nil, true
 	}
 	if !isTpl {
@@ -232,16 +252,17 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 			r.uses |= usesIn(tree.Node)
 		}
 		typ := exprType(prog)
+		exprStart := seg.offset + len([]rune(seg.expr)) - len([]rune(strings.TrimLeft(seg.expr, " \t")))
 		if whole {
 			if !f.Accepts(typ) {
-				l.errorAt(l.scalarPos(n, seg.offset), n, r.Name,
+				l.errorAt(l.scalarPos(n, exprStart), n, r.Name,
 					fmt.Sprintf("%s: want %s, but ${ %s } is %s", what, f.TypeName(), strings.TrimSpace(seg.expr), exprTypeName(typ)))
 				ok = false
 			}
 			t.whole = prog
 		} else {
 			if f.Type.Kind() != reflect.String && !reflect.PointerTo(f.Type).Implements(textUnmarshalerType) {
-				l.errorAt(l.scalarPos(n, seg.offset), n, r.Name,
+				l.errorAt(l.scalarPos(n, exprStart), n, r.Name,
 					fmt.Sprintf("%s: want %s; text around ${ } makes a string (write the whole value as one ${ })", what, f.TypeName()))
 				ok = false
 			}

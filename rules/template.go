@@ -50,7 +50,7 @@ func splitTemplate(s string) ([]segment, bool, error) {
 		}
 		body := s[i+2 : end]
 		if strings.TrimSpace(body) == "" {
-			return nil, false, fmt.Errorf("empty ${ } at offset %d", runeOffset(s, i))
+			return nil, false, &templateError{runeOffset(s, i), "empty ${ }"}
 		}
 		segs = append(segs, segment{expr: body, offset: runeOffset(s, i+2)})
 		isTemplate = true
@@ -76,7 +76,7 @@ func closingBrace(s string, from int) (int, error) {
 				}
 			}
 			if j >= len(s) {
-				return 0, fmt.Errorf("unterminated string in ${ } starting at offset %d", runeOffset(s, from-2))
+				return 0, &templateError{runeOffset(s, from-2), "unterminated string inside ${ }"}
 			}
 			i = j
 		case '{':
@@ -88,8 +88,16 @@ func closingBrace(s string, from int) (int, error) {
 			depth--
 		}
 	}
-	return 0, fmt.Errorf("${ at offset %d is not closed with }", runeOffset(s, from-2))
+	return 0, &templateError{runeOffset(s, from-2), "${ is not closed with }"}
 }
+
+// templateError is a malformed template, positioned within the value.
+type templateError struct {
+	offset int
+	msg    string
+}
+
+func (e *templateError) Error() string { return e.msg }
 
 func runeOffset(s string, byteOffset int) int {
 	return len([]rune(s[:byteOffset]))
