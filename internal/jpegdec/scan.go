@@ -296,7 +296,7 @@ func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
 		return
 	}
 	ns := d.slots.n
-	vals := c.coefs[bi*ns : bi*ns+ns]
+	vals := c.coefs[bi*ns : bi*ns+ns : bi*ns+ns]
 	nz := c.nz[bi]
 	ofZig := &d.slots.ofZig
 	bits, n := d.bits, d.nbits
@@ -304,29 +304,36 @@ func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
 		if n < 32 {
 			bits, n = d.fill(bits, n)
 		}
-		var rs uint8
-		rs, bits, n = d.decodeHuff(h, bits, n)
-		r, s := int(rs>>4), uint(rs&15)
-		if s == 0 {
-			if r < 15 {
-				run := int32(1)<<r - 1
-				if r > 0 {
-					if n < 32 {
-						bits, n = d.fill(bits, n)
+		var r int
+		var v int32
+		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
+			r = int(e>>4) & 15
+			v = e >> 8
+			l := uint(e & 15)
+			bits <<= l
+			n -= l
+		} else {
+			var rs uint8
+			rs, bits, n = d.decodeHuff(h, bits, n)
+			var s uint
+			r, s = int(rs>>4), uint(rs&15)
+			if s == 0 {
+				if r < 15 {
+					run := 1<<r - 1
+					if r > 0 {
+						run += int(bits >> (64 - uint(r)))
+						bits <<= uint(r)
+						n -= uint(r)
 					}
-					run += int32(bits >> (64 - uint(r)))
-					bits <<= uint(r)
-					n -= uint(r)
+					d.eobrun = run
+					break
 				}
-				d.eobrun = int(run)
-				break
+				k += 15
+				continue
 			}
-			k += 15
-			continue
+			v, bits, n = receive(bits, n, s)
 		}
 		k += r
-		var v int32
-		v, bits, n = receive(bits, n, s)
 		if k > 63 {
 			break
 		}
@@ -339,112 +346,126 @@ func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
 	d.bits, d.nbits = bits, n
 }
 
+// bitRange returns a mask of bits lo..hi-1 (hi ≤ 64).
+func bitRange(lo, hi uint) uint64 {
+	return (uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1)
+}
+
 // acRefine implements successive-approximation refinement of an AC band
 // (T.81 G.1.2.3): one correction bit for every coefficient that is already
 // non-zero, and at most one newly non-zero ±1<<al coefficient per symbol.
+// The non-zero bitmap lets it jump between the positions that matter
+// instead of walking the band one coefficient at a time.
 func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) {
 	ns := d.slots.n
-	vals := c.coefs[bi*ns : bi*ns+ns]
+	vals := c.coefs[bi*ns : bi*ns+ns : bi*ns+ns]
 	nz := c.nz[bi]
 	ofZig := &d.slots.ofZig
 	p1 := int16(1) << al
 	bits, n := d.bits, d.nbits
+	k, end := uint(ss), uint(se)+1
 
-	refine := func(k int) {
-		if n < 32 {
-			bits, n = d.fill(bits, n)
-		}
-		bit := bits >> 63
-		bits <<= 1
-		n--
-		if bit == 0 {
-			return
-		}
-		if sl := ofZig[k]; sl >= 0 {
-			v := vals[sl]
-			if v&p1 == 0 {
-				if v >= 0 {
-					vals[sl] = v + p1
-				} else {
-					vals[sl] = v - p1
-				}
-			}
-		}
-	}
-
-	k := ss
 	if d.eobrun == 0 {
-	symbols:
-		for k <= se {
+		for k < end {
 			if n < 32 {
 				bits, n = d.fill(bits, n)
 			}
 			var rs uint8
 			rs, bits, n = d.decodeHuff(h, bits, n)
-			if d.err != nil {
-				break
-			}
-			r, s := int(rs>>4), rs&15
+			r, s := uint(rs>>4), rs&15
 			var val int16
-			switch s {
-			case 0:
+			if s == 0 {
 				if r < 15 {
 					run := 1 << r
 					if r > 0 {
-						run += int(bits >> (64 - uint(r)))
-						bits <<= uint(r)
-						n -= uint(r)
+						run += int(bits >> (64 - r))
+						bits <<= r
+						n -= r
 					}
 					d.eobrun = run
-					break symbols
+					break
 				}
-			case 1:
+				// ZRL: skip 16 zero-history coefficients.
+			} else if s == 1 {
 				val = p1
 				if bits>>63 == 0 {
 					val = -p1
 				}
 				bits <<= 1
 				n--
-			default:
-				d.err = FormatError("bad refinement symbol")
-				break symbols
+			} else {
+				if d.err == nil {
+					d.err = FormatError("bad refinement symbol")
+				}
+				break
 			}
-			for ; k <= se; k++ {
-				if nz&(1<<uint(k)) != 0 {
-					refine(k)
-					continue
+			// The symbol lands on the (r+1)th zero-history position from k;
+			// every non-zero coefficient before it gets a correction bit.
+			zeros := ^nz & bitRange(k, end)
+			for i := uint(0); i < r && zeros != 0; i++ {
+				zeros &= zeros - 1
+			}
+			p := end
+			if zeros != 0 {
+				p = uint(mbits.TrailingZeros64(zeros))
+			}
+			for corr := nz & bitRange(k, p); corr != 0; corr &= corr - 1 {
+				if n < 32 {
+					bits, n = d.fill(bits, n)
 				}
-				if r == 0 {
-					if val != 0 {
-						nz |= 1 << uint(k)
-						if sl := ofZig[k]; sl >= 0 {
-							vals[sl] = val
-						}
-					}
-					k++
-					break
+				if bits>>63 != 0 {
+					refineCoef(vals, ofZig[mbits.TrailingZeros64(corr)], p1)
 				}
-				r--
+				bits <<= 1
+				n--
+			}
+			if p < end && val != 0 {
+				nz |= 1 << p
+				if sl := ofZig[p]; sl >= 0 {
+					vals[sl] = val
+				}
+			}
+			k = p + 1
+			if d.err != nil {
+				break
 			}
 		}
 	}
 	if d.eobrun > 0 {
 		// The rest of the band is in an end-of-band run: only corrections.
-		if k <= se {
-			band := nz >> uint(k)
-			if se-k < 63 {
-				band &= 1<<uint(se-k+1) - 1
-			}
-			for band != 0 {
-				z := mbits.TrailingZeros64(band)
-				refine(k + z)
-				band &= band - 1
+		if k < end {
+			for corr := nz & bitRange(k, end); corr != 0; corr &= corr - 1 {
+				if n < 32 {
+					bits, n = d.fill(bits, n)
+				}
+				if bits>>63 != 0 {
+					refineCoef(vals, ofZig[mbits.TrailingZeros64(corr)], p1)
+				}
+				bits <<= 1
+				n--
 			}
 		}
 		d.eobrun--
 	}
 	c.nz[bi] = nz
 	d.bits, d.nbits = bits, n
+}
+
+// refineCoef applies a set correction bit to a kept coefficient, away from
+// zero; the bit test guards against corrupt streams refining twice.
+func refineCoef(vals []int16, sl int8, p1 int16) {
+	if sl < 0 {
+		return
+	}
+	v := vals[sl]
+	if v&p1 != 0 {
+		return
+	}
+	if v >= 0 {
+		vals[sl] = v + p1
+	} else {
+		vals[sl] = v - p1
+	}
 }
 
 // reconstruct turns the progressive coefficient store into samples.
