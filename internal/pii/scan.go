@@ -47,7 +47,10 @@ func (r *Redactor) scanBuiltin(b []byte, st *scanState, stop int, out []match) [
 		}
 		ws := i
 		we := i + 1
-		for we < len(b) && class[b[we]]&cAlnum != 0 {
+		for _, c := range b[we:] {
+			if class[c]&cAlnum == 0 {
+				break
+			}
 			we++
 		}
 		c := b[ws]
@@ -66,7 +69,7 @@ func (r *Redactor) scanBuiltin(b []byte, st *scanState, stop int, out []match) [
 				e, det = detectJWT(b, ws, r.jwtMax), detJWT
 			}
 		}
-		if e < 0 && we-ws <= 4 && we < len(b) && b[we] == ':' && r.on(detIPv6) && allHex(b[ws:we]) {
+		if e < 0 && we-ws <= 4 && we < len(b) && b[we] == ':' && r.on(detIPv6) && ipv6Left(b, ws, st.lastEnd) && allHex(b[ws:we]) {
 			e, det = detectIPv6(b, ws, st.lastEnd), detIPv6
 		}
 		if e < 0 {
@@ -111,27 +114,62 @@ func (r *Redactor) special(b []byte, i int, st *scanState, out *[]match) int {
 // is named by the stricter one.
 func (r *Redactor) digitWord(b []byte, i int) (int, int) {
 	d := digitRun(b, i, 20)
+	switch {
+	case d <= 4:
+		// Only a grouped or prefixed phone, a grouped card or an IPv4
+		// address starts with so few digits, and each needs one of these
+		// next. Logs are full of short numbers: keep this path short.
+		if i+d >= len(b) {
+			return -1, 0
+		}
+		switch b[i+d] {
+		case ' ', '-':
+			if r.on(detPhone) && d != 1 {
+				if e := detectPhone(b, i, d); e > 0 {
+					return e, detPhone
+				}
+			}
+			if r.on(detCard) && d == 4 {
+				if e := detectCard(b, i, d); e > 0 {
+					return e, detCard
+				}
+			}
+		case '.':
+			if r.on(detIPv4) && d <= 3 {
+				if e := detectIPv4(b, i); e > 0 {
+					return e, detIPv4
+				}
+			}
+		}
+		return -1, 0
+	case d < 11 || d == 12 || d > 19:
+		return -1, 0
+	}
 	if r.on(detCNID) && (d == 17 || d == 18) {
 		if e := detectCNID(b, i, d, r.maxDate); e > 0 {
 			return e, detCNID
 		}
 	}
-	if r.on(detPhone) {
+	if r.on(detPhone) && (d == 11 || d == 13 || d == 15) {
 		if e := detectPhone(b, i, d); e > 0 {
 			return e, detPhone
 		}
 	}
-	if r.on(detCard) {
+	if r.on(detCard) && d >= 13 {
 		if e := detectCard(b, i, d); e > 0 {
 			return e, detCard
 		}
 	}
-	if r.on(detIPv4) && d <= 3 && i+d < len(b) && b[i+d] == '.' {
-		if e := detectIPv4(b, i); e > 0 {
-			return e, detIPv4
-		}
-	}
 	return -1, 0
+}
+
+// ipv6Left tells whether an address may start at s (see detectIPv6).
+func ipv6Left(b []byte, s, after int) bool {
+	if s == 0 || s == after {
+		return true
+	}
+	p := b[s-1]
+	return !isAlnum(p) && p != ':' && p != '.'
 }
 
 func allHex(s []byte) bool {
