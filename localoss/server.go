@@ -222,8 +222,7 @@ func isEscape(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
 }
 
-var errAbort = http.ErrAbortHandler
-
 // abort ends the response without completing it: the client sees a reset
-// or truncated body instead of a well-formed short one.
-func abort() { panic(errAbort) }
+// or truncated body instead of a well-formed short one. net/http recovers
+// this panic silently.
+func abort() { panic(http.ErrAbortHandler) }
