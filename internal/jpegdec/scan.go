@@ -196,7 +196,12 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 			continue
 		}
 		var rs uint8
-		rs, bits, n = d.decodeHuff(h, bits, n)
+		if e := h.fast[bits>>(64-lutBits)]; e != 0 {
+			l := uint(e >> 8)
+			rs, bits, n = uint8(e), bits<<l, n-l
+		} else {
+			rs, bits, n = d.decodeHuff(h, bits, n)
+		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
 			if r != 15 {
@@ -232,7 +237,12 @@ func (d *decoder) skipAC(h *huffTable) {
 			continue
 		}
 		var rs uint8
-		rs, bits, n = d.decodeHuff(h, bits, n)
+		if e := h.fast[bits>>(64-lutBits)]; e != 0 {
+			l := uint(e >> 8)
+			rs, bits, n = uint8(e), bits<<l, n-l
+		} else {
+			rs, bits, n = d.decodeHuff(h, bits, n)
+		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
 			if r != 15 {
