@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"testing"
 )
 
@@ -193,6 +194,8 @@ func BenchmarkStream1GiB(b *testing.B) {
 	metrics.Read(sample)
 	base := sample[0].Value.Uint64()
 	var peakTotal, peakHeap uint64
+	rss0 := vmRSS()
+	peakRSS := rss0
 	for b.Loop() {
 		rd := r.Reader(&repeatReader{data: src, left: size})
 		buf := make([]byte, 256<<10)
@@ -204,6 +207,7 @@ func BenchmarkStream1GiB(b *testing.B) {
 				metrics.Read(sample)
 				peakTotal = max(peakTotal, sample[0].Value.Uint64())
 				peakHeap = max(peakHeap, sample[1].Value.Uint64())
+				peakRSS = max(peakRSS, vmRSS())
 			}
 			if err == io.EOF {
 				break
@@ -216,6 +220,23 @@ func BenchmarkStream1GiB(b *testing.B) {
 			b.Fatalf("got %d bytes", n)
 		}
 	}
-	b.ReportMetric(float64(peakTotal-base)/(1<<20), "MiB-growth")
+	b.ReportMetric((float64(peakTotal)-float64(base))/(1<<20), "MiB-runtime-growth")
+	b.ReportMetric(float64(peakRSS-rss0)/(1<<20), "MiB-RSS-growth")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "MiB-heap-peak")
+}
+
+// vmRSS reads the process's resident set size from /proc (0 elsewhere).
+func vmRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, ln := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(ln, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

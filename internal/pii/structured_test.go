@@ -118,7 +118,8 @@ func TestJSONBigStreams(t *testing.T) {
 	// crawl here.
 	var in bytes.Buffer
 	in.WriteString("[")
-	for i := 0; i < 200000; i++ {
+	const n = 50000
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			in.WriteString(",")
 		}
@@ -127,7 +128,7 @@ func TestJSONBigStreams(t *testing.T) {
 	in.WriteString("]")
 	r := mustNew(t, Config{JSONKeys: []string{"n"}})
 	got := redactString(t, r, in.String(), KindJSON)
-	if !json.Valid([]byte(got)) || strings.Count(got, `"*"`) != 200000 {
+	if !json.Valid([]byte(got)) || strings.Count(got, `"*"`) != n {
 		t.Fatal("bad output")
 	}
 }
