@@ -324,7 +324,12 @@ func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
 			n -= l
 		} else {
 			var rs uint8
-			rs, bits, n = d.decodeHuff(h, bits, n)
+			if e := h.fast[bits>>(64-lutBits)]; e != 0 {
+				l := uint(e >> 8)
+				rs, bits, n = uint8(e), bits<<l, n-l
+			} else {
+				rs, bits, n = d.decodeHuff(h, bits, n)
+			}
 			var s uint
 			r, s = int(rs>>4), uint(rs&15)
 			if s == 0 {
@@ -381,7 +386,12 @@ func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) 
 				bits, n = d.fill(bits, n)
 			}
 			var rs uint8
-			rs, bits, n = d.decodeHuff(h, bits, n)
+			if e := h.fast[bits>>(64-lutBits)]; e != 0 {
+				l := uint(e >> 8)
+				rs, bits, n = uint8(e), bits<<l, n-l
+			} else {
+				rs, bits, n = d.decodeHuff(h, bits, n)
+			}
 			r, s := uint(rs>>4), rs&15
 			var val int16
 			if s == 0 {
