@@ -69,6 +69,17 @@ func (r *Redactor) redactCSV(w *bufio.Writer, src io.Reader) error {
 				rec[i] = string(val)
 			}
 		}
+		if len(rec) == 1 && rec[0] == "" {
+			// csv.Writer writes a lone empty field as an empty line, which
+			// readers skip: the record would vanish.
+			cw.Flush()
+			if crlf {
+				w.WriteString("\"\"\r\n")
+			} else {
+				w.WriteString("\"\"\n")
+			}
+			continue
+		}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -236,14 +236,15 @@ func (e *engine) step() {
 		if cap(e.buf)-len(e.buf) < r.chunk {
 			e.slide()
 		}
-		room := e.buf[len(e.buf):cap(e.buf)]
-		n, err := e.src.Read(room)
-		e.buf = e.buf[:len(e.buf)+n]
-		if err == io.EOF {
-			e.eof = true
-		} else if err != nil {
-			e.err, e.done = err, true
-			return
+		if room := e.buf[len(e.buf):cap(e.buf)]; len(room) > 0 {
+			n, err := e.src.Read(room)
+			e.buf = e.buf[:len(e.buf)+n]
+			if err == io.EOF {
+				e.eof = true
+			} else if err != nil {
+				e.err, e.done = err, true
+				return
+			}
 		}
 	}
 	if e.eof || len(e.buf)-e.bst.pos >= r.lookahead+r.minFill || len(e.buf) == cap(e.buf) {

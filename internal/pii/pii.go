@@ -60,7 +60,8 @@ const (
 	// StyleEntity replaces the value with the detector's name in brackets:
 	// [EMAIL], [PHONE], [CN_ID], [BANK_CARD], [IPV4], [IPV6],
 	// [ALIYUN_ACCESS_KEY], [JWT]; a pattern named "order_no" gives
-	// [ORDER_NO].
+	// [ORDER_NO]; a JSON field or CSV column selected by name gives
+	// [REDACTED].
 	StyleEntity Style = "entity"
 	// StyleHash replaces the value with [ENTITY:token], where token is
 	// HMAC-SHA256(HashKey, value) encoded (hex or base64url) and cut to

@@ -423,3 +423,25 @@ func TestMaskKeepLastRunes(t *testing.T) {
 // Redact relies on.
 var _ io.WriterTo = (*reader)(nil)
 var _ = bufio.NewReader
+
+// TestConcurrentUse shares one Redactor between goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	r := mustNew(t, Config{Style: StyleHash, HashKey: []byte("k"), JSONKeys: []string{"a"},
+		Patterns: []Pattern{{Name: "p", Regex: `ORD-\d+`}}})
+	data := corpusText(t)
+	want := string(r.RedactBytes(nil, data))
+	done := make(chan string, 8)
+	for range 8 {
+		go func() {
+			var b bytes.Buffer
+			r.Redact(&b, bytes.NewReader(data), KindText)
+			r.Redact(io.Discard, strings.NewReader(`{"a":"x@example.com"}`), KindJSON)
+			done <- b.String()
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Fatal("concurrent output differs")
+		}
+	}
+}
