@@ -31,6 +31,9 @@
 // (every block needs at least one bit), so a tiny hostile file cannot make
 // it allocate a huge image; use [Options.MaxPixels] to bound memory on
 // legitimate but huge inputs.
+//
+// On a 4000×3000 4:2:0 photo a 1/8 decode takes about 40 ms of CPU and 4 MB
+// (most of it the copy of the input); see README.md for the measurements.
 package jpegdec
 
 import (
