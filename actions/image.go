@@ -3,115 +3,296 @@ package actions
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"image"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
+	"image/color"
 	"net/http"
+	"slices"
+
+	"github.com/opaprules/opaprules/internal/imageio"
 )
 
-// Image is a decoded body: one frame for still images, several for
-// animations.
-type Image struct {
-	Frames []Frame
-	// Format is the format the source was decoded from ("jpeg", "png", ...).
-	Format string
-	// LoopCount is the animation's loop count (GIF semantics).
-	LoopCount int
-}
+// Image is a decoded body: one frame for still images, every frame (each a
+// full canvas) for animations.
+type Image = imageio.Image
 
 // Frame is one picture of an Image.
-type Frame struct {
-	image.Image
-	// Delay is how long the frame shows, in hundredths of a second.
-	Delay int
+type Frame = imageio.Frame
+
+// Output says how the image is encoded at the end of the plan. convert sets
+// it; without convert the source's format is kept with the defaults below.
+type Output struct {
+	// Format is the output format; "" keeps the source's.
+	Format string
+	// Quality is on the encoder's own scale, 1..100; 0 is its default.
+	Quality int
+	// Lossless selects lossless WebP or AVIF.
+	Lossless bool
+	// Speed is the AVIF encoder's effort, 0..10; -1 is the default.
+	Speed int
+	// Background is what transparency is flattened onto for JPEG.
+	Background color.NRGBA
+	// KeepMetadata lists what travels from the source to the output:
+	// icc, copyright, exif, gps. Everything else is dropped.
+	KeepMetadata []string
+	// SkipIfLarger serves the original bytes when the plan changed no
+	// pixel, the format stays, and the re-encoded result is larger.
+	SkipIfLarger bool
 }
 
-// Output says how the image is encoded at the end of the plan; convert
-// sets it, and an unset Format keeps the source's.
-type Output struct {
-	Format  string
-	Quality int
+// Metadata that keep_metadata can name.
+const (
+	MetaICC       = "icc"
+	MetaCopyright = "copyright"
+	MetaEXIF      = "exif"
+	MetaGPS       = "gps"
+)
+
+// defaultOutput keeps the colour profile, which the pixels need to show
+// their colours, and nothing that could identify where or by whom a
+// picture was taken.
+func defaultOutput() Output {
+	return Output{
+		Speed:        -1,
+		Background:   color.NRGBA{255, 255, 255, 255},
+		KeepMetadata: []string{MetaICC},
+		SkipIfLarger: true,
+	}
 }
 
 type imageState struct {
 	img *Image
 	out Output
+	// src and cfg are the original bytes and what their header said.
+	src  []byte
+	cfg  imageio.Config
+	meta imageio.Metadata
+	// changed records whether any action (or auto-orientation) changed
+	// pixels since decoding, for skip-if-larger.
+	changed bool
 }
 
-// Image decodes the body on first use, refusing sources over the byte and
-// pixel limits before any pixel buffer is allocated.
+// decodeOptions are what the first image action of a plan may ask of the
+// decoder.
+type decodeOptions struct {
+	// keepOrientation leaves EXIF-rotated pixels as stored.
+	keepOrientation bool
+	// target is the size the action will shrink the upright picture to,
+	// given its size (see imageio.DecodeOptions.Target).
+	target func(w, h int) (int, int)
+}
+
+func (o *Object) imageState() *imageState {
+	if o.img == nil {
+		o.img = &imageState{out: defaultOutput()}
+	}
+	return o.img
+}
+
+// Image decodes the body on first use. Sources over the byte, pixel or
+// frame limits are refused from their header, before any pixel buffer is
+// allocated, and the decode waits for room in the process's memory budget.
+// EXIF orientation is applied.
 func (o *Object) Image(ctx context.Context) (*Image, error) {
-	if o.img != nil {
+	return o.decodeImage(ctx, decodeOptions{})
+}
+
+func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, error) {
+	if o.img != nil && o.img.img != nil {
 		return o.img.img, nil
 	}
 	data, err := o.ReadAll(ctx, int64(o.Limits.MaxSourceBytes), CodeImageTooLarge)
 	if err != nil {
 		return nil, err
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	cfg, err := imageio.DecodeConfig(data)
 	if err != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidImage, Message: "the object is not a decodable image", Cause: err}
+		return nil, decodeError(err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > int64(o.Limits.MaxSourcePixels) {
-		return nil, Errorf(http.StatusBadRequest, CodeImageTooLarge, "image is %d×%d, over the limit of %d pixels", cfg.Width, cfg.Height, o.Limits.MaxSourcePixels)
+	if err := o.checkSource(cfg); err != nil {
+		return nil, err
 	}
-	m, _, err := image.Decode(bytes.NewReader(data))
+	release, err := acquireImageMemory(ctx, int64(o.Limits.MemoryBudget), imageio.MemoryEstimate(cfg))
 	if err != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidImage, Message: "the object is not a decodable image", Cause: err}
+		return nil, err
 	}
-	o.img = &imageState{img: &Image{Frames: []Frame{{Image: m}}, Format: format}}
-	return o.img.img, nil
+	o.OnClose(release)
+	img, err := imageio.Decode(data, cfg, imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target})
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	st := o.imageState()
+	st.img, st.src, st.cfg = img, data, cfg
+	st.meta = imageio.ReadMetadata(cfg.Format, data)
+	st.changed = img.Orientation != cfg.Orientation
+	return img, nil
 }
 
-// SetImage replaces the decoded image.
-func (o *Object) SetImage(img *Image) {
-	if o.img == nil {
-		o.img = &imageState{}
+func decodeError(err error) error {
+	var unsupported imageio.UnsupportedError
+	if errors.As(err, &unsupported) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupported, Message: unsupported.Error(), Cause: err}
 	}
-	o.img.img = img
+	msg := "the object is not a decodable image"
+	if errors.Is(err, imageio.ErrUnknownFormat) {
+		msg = "the object is " + imageio.ErrUnknownFormat.Error()
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidImage, Message: msg, Cause: err}
+}
+
+// checkSource applies the source limits to what the header says.
+func (o *Object) checkSource(cfg imageio.Config) error {
+	l := o.Limits
+	tooLarge := func(format string, args ...any) error {
+		return Errorf(http.StatusBadRequest, CodeImageTooLarge, format, args...)
+	}
+	if l.MaxFrames > 0 && cfg.Frames > l.MaxFrames {
+		return tooLarge("image has %d frames, over the limit of %d (max_frames)", cfg.Frames, l.MaxFrames)
+	}
+	px := cfg.Pixels()
+	if l.MaxSourcePixels > 0 && px > int64(l.MaxSourcePixels) {
+		return tooLarge("image is %d×%d%s, %d pixels, over the limit of %d (max_source_pixels)",
+			cfg.Width, cfg.Height, framesNote(cfg.Frames), px, l.MaxSourcePixels)
+	}
+	if max := int64(l.MaxDecodePixels[cfg.Format]); max > 0 && px > max {
+		return tooLarge("%s image is %d×%d%s, over the limit of %d pixels for %s sources (max_decode_pixels.%s)",
+			cfg.Format, cfg.Width, cfg.Height, framesNote(cfg.Frames), max, cfg.Format, cfg.Format)
+	}
+	return nil
+}
+
+func framesNote(frames int) string {
+	if frames > 1 {
+		return fmt.Sprintf(" × %d frames", frames)
+	}
+	return ""
+}
+
+// checkOutputSize refuses an image of w×h (and frames frames) before an
+// action allocates it, by the output limits that apply whatever the format.
+func (o *Object) checkOutputSize(w, h int) error {
+	l := o.Limits
+	if (l.MaxOutputWidth > 0 && w > l.MaxOutputWidth) || (l.MaxOutputHeight > 0 && h > l.MaxOutputHeight) {
+		return Errorf(http.StatusBadRequest, CodeImageTooLarge,
+			"output of %d×%d is over the limit of %d×%d (max_output_width, max_output_height)", w, h, l.MaxOutputWidth, l.MaxOutputHeight)
+	}
+	return nil
+}
+
+// SetImage replaces the decoded image; the plan's result is then a
+// re-encode of changed pixels.
+func (o *Object) SetImage(img *Image) {
+	st := o.imageState()
+	st.img = img
+	st.changed = true
 }
 
 // Output returns the encoding settings the plan ends with, for convert to set.
 func (o *Object) Output() *Output {
-	if o.img == nil {
-		o.img = &imageState{}
-	}
-	return &o.img.out
+	return &o.imageState().out
 }
 
+// outputFormat is the format the plan's result will be encoded in.
+func (st *imageState) outputFormat() string {
+	if st.out.Format != "" {
+		return st.out.Format
+	}
+	return st.img.Format
+}
+
+// encodeImage encodes the decoded image as the body, checking the output
+// limits first, and serves the original instead when that is smaller and
+// equivalent (skip-if-larger).
 func (o *Object) encodeImage(ctx context.Context) error {
 	st := o.img
-	o.img = nil
 	if st.img == nil {
+		// Settings without a decoded image (convert on a plan that
+		// failed to decode): nothing to encode.
 		return nil
 	}
-	format := st.out.Format
-	if format == "" {
-		format = st.img.Format
-	}
-	var buf bytes.Buffer
-	var err error
-	m := st.img.Frames[0].Image
-	switch format {
-	case "jpeg":
-		q := st.out.Quality
-		if q == 0 {
-			q = 82
-		}
-		err = jpeg.Encode(&buf, m, &jpeg.Options{Quality: q})
-	case "png":
-		err = png.Encode(&buf, m)
-	case "gif":
-		err = gif.Encode(&buf, m, nil)
-	default:
-		return fmt.Errorf("no encoder for %q", format)
-	}
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o.Header.Set("Content-Type", "image/"+format)
-	o.body, o.size = bytes.NewReader(buf.Bytes()), int64(buf.Len())
+	format := st.outputFormat()
+	if err := o.checkOutput(st.img, format); err != nil {
+		return err
+	}
+	enc, err := imageio.Encode(st.img, imageio.EncodeOptions{
+		Format:     format,
+		Quality:    st.out.Quality,
+		Lossless:   st.out.Lossless,
+		Speed:      st.out.Speed,
+		Background: st.out.Background,
+		Metadata:   st.outputMetadata(),
+	})
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", format, err)
+	}
+	if st.servesOriginal(format, len(enc)) {
+		enc = st.src
+	}
+	o.img = nil
+	o.Header.Set("Content-Type", imageio.MediaType(format))
+	o.body, o.size = bytes.NewReader(enc), int64(len(enc))
 	return nil
+}
+
+// checkOutput applies the output limits, including the per-format pixel
+// caps (slow encoders: AVIF, WebP).
+func (o *Object) checkOutput(img *Image, format string) error {
+	b := img.Bounds()
+	if err := o.checkOutputSize(b.Dx(), b.Dy()); err != nil {
+		return err
+	}
+	px := int64(b.Dx()) * int64(b.Dy())
+	if imageio.CanAnimate(format) {
+		px *= int64(len(img.Frames))
+	}
+	if max := o.Limits.OutputPixels(format); max > 0 && px > max {
+		return Errorf(http.StatusBadRequest, CodeImageTooLarge,
+			"%s output of %d×%d%s is over the limit of %d pixels for %s (max_output_pixels.%s)",
+			format, b.Dx(), b.Dy(), framesNote(len(img.Frames)), max, format, format)
+	}
+	return nil
+}
+
+// outputMetadata is the metadata the output carries: only what
+// keep_metadata asks for, and the orientation when the pixels were left
+// as stored (auto_orient: false), so viewers still show them upright.
+func (st *imageState) outputMetadata() imageio.Metadata {
+	keep := func(what string) bool { return slices.Contains(st.out.KeepMetadata, what) }
+	var m imageio.Metadata
+	if keep(MetaICC) {
+		m.ICC = st.meta.ICC
+	}
+	orientation := st.img.Orientation
+	switch {
+	case keep(MetaEXIF) && len(st.meta.EXIF) > 0:
+		m.EXIF = imageio.ScrubEXIF(st.meta.EXIF, orientation == 1, keep(MetaGPS))
+	default:
+		m.EXIF = imageio.MinimalEXIF(st.meta.EXIF, orientation, keep(MetaCopyright))
+	}
+	return m
+}
+
+// servesOriginal decides skip-if-larger: the original goes out only when it
+// shows the same pixels in the same format and carries nothing the output
+// would have dropped (a plan that strips GPS must never serve the GPS back).
+func (st *imageState) servesOriginal(format string, encodedSize int) bool {
+	if !st.out.SkipIfLarger || st.changed || format != st.cfg.Format || encodedSize <= len(st.src) {
+		return false
+	}
+	keep := func(what string) bool { return slices.Contains(st.out.KeepMetadata, what) }
+	m := st.meta
+	switch {
+	case len(m.XMP) > 0:
+		return false
+	case len(m.ICC) > 0 && !keep(MetaICC):
+		return false
+	case len(m.EXIF) > 0 && !keep(MetaEXIF):
+		return false
+	case imageio.HasGPS(m.EXIF) && !keep(MetaGPS):
+		return false
+	}
+	return true
 }

@@ -15,6 +15,7 @@ import (
 type Limits struct {
 	MaxSourceBytes  ByteSize         `yaml:"max_source_bytes" doc:"largest original a transforming action will read"`
 	MaxSourcePixels Count            `yaml:"max_source_pixels" doc:"largest source image, width × height × frames, checked from the header before decoding"`
+	MaxDecodePixels map[string]Count `yaml:"max_decode_pixels" doc:"per source format (avif, ...), the most pixels a decode may take, on top of max_source_pixels"`
 	MaxFrames       int              `yaml:"max_frames" min:"1" doc:"most frames of an animated image"`
 	MaxOutputWidth  int              `yaml:"max_output_width" min:"1" doc:"widest image a plan may produce"`
 	MaxOutputHeight int              `yaml:"max_output_height" min:"1" doc:"tallest image a plan may produce"`
@@ -30,6 +31,9 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxSourceBytes:  50 << 20,
 		MaxSourcePixels: 50_000_000,
+		// Decoding AVIF through WebAssembly peaks at ≈45 bytes per pixel:
+		// 16 MP is ≈720 MiB.
+		MaxDecodePixels: map[string]Count{"avif": 16_000_000},
 		MaxFrames:       200,
 		MaxOutputWidth:  8192,
 		MaxOutputHeight: 8192,

@@ -1,0 +1,100 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"net/http"
+
+	"github.com/disintegration/imaging"
+)
+
+func init() {
+	Register(Definition{
+		Name:    "crop",
+		Summary: "Cut out a box (x, y, width, height) or a width×height window placed by gravity (smart: the most detailed part).",
+		Class:   Transform,
+		New:     func() Action { return &Crop{} },
+	})
+}
+
+// Crop cuts out part of an image. Without gravity the window is the box at
+// x, y (a box reaching outside the image is clamped to it); with gravity it
+// is a width×height window placed by gravity, clamped to the image size.
+// A width or height of 0 reaches the image's edge.
+type Crop struct {
+	X          int    `yaml:"x" min:"0" doc:"left edge of the box, in pixels"`
+	Y          int    `yaml:"y" min:"0" doc:"top edge of the box, in pixels"`
+	Width      int    `yaml:"width" min:"0" doc:"width of the window; 0 or absent reaches the right edge"`
+	Height     int    `yaml:"height" min:"0" doc:"height of the window; 0 or absent reaches the bottom edge"`
+	Gravity    string `yaml:"gravity" enum:"center,north,south,east,west,north_east,north_west,south_east,south_west,smart" doc:"place a width×height window instead of a box; smart picks the part with the most detail"`
+	FirstFrame bool   `yaml:"first_frame" doc:"keep only the first frame of an animation (default: crop every frame)"`
+}
+
+// Validate refuses parameters that mix a box and gravity or crop nothing.
+func (c *Crop) Validate() error {
+	if c.Gravity != "" {
+		if c.X != 0 || c.Y != 0 {
+			return fmt.Errorf("x and y place a box; with gravity set only width and height")
+		}
+		if c.Width == 0 && c.Height == 0 {
+			return fmt.Errorf("gravity needs width, height or both")
+		}
+		return nil
+	}
+	if c.X == 0 && c.Y == 0 && c.Width == 0 && c.Height == 0 {
+		return fmt.Errorf("set a box (x, y, width, height) or width/height with gravity")
+	}
+	return nil
+}
+
+// window returns the part of a W×H image to keep, or an empty rectangle.
+func (c *Crop) window(m image.Image) image.Rectangle {
+	b := m.Bounds()
+	W, H := b.Dx(), b.Dy()
+	w, h := c.Width, c.Height
+	if c.Gravity == "" {
+		if w == 0 {
+			w = W
+		}
+		if h == 0 {
+			h = H
+		}
+		box := image.Rect(c.X, c.Y, c.X+w, c.Y+h)
+		return box.Intersect(image.Rect(0, 0, W, H))
+	}
+	if w == 0 || w > W {
+		w = W
+	}
+	if h == 0 || h > H {
+		h = H
+	}
+	var at image.Point
+	if c.Gravity == gravitySmart {
+		at = smartAnchor(m, w, h)
+	} else {
+		at = anchor(c.Gravity, W, H, w, h)
+	}
+	return image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}
+}
+
+// Apply crops every frame (or the first only) to the same window.
+func (c *Crop) Apply(ctx context.Context, obj *Object) error {
+	img, err := obj.Image(ctx)
+	if err != nil {
+		return err
+	}
+	b := img.Bounds()
+	win := c.window(img.Frames[0].Image)
+	if win.Empty() {
+		return Errorf(http.StatusBadRequest, CodeInvalidArgument,
+			"crop: the box (x %d, y %d, width %d, height %d) lies outside the %d×%d image", c.X, c.Y, c.Width, c.Height, b.Dx(), b.Dy())
+	}
+	if win == image.Rect(0, 0, b.Dx(), b.Dy()) && !(c.FirstFrame && img.Animated()) {
+		return nil
+	}
+	obj.SetImage(framesDo(img, c.FirstFrame, func(m image.Image) image.Image {
+		return imaging.Crop(m, win.Add(m.Bounds().Min))
+	}))
+	return nil
+}

@@ -1,0 +1,155 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/disintegration/imaging"
+)
+
+func init() {
+	Register(Definition{
+		Name:    "resize",
+		Summary: "Resize an image: fit inside, fill (cover, then crop by gravity) or force a width and height.",
+		Class:   Transform,
+		New: func() Action {
+			return &Resize{Mode: "fit", Filter: "lanczos", Gravity: gravityCenter}
+		},
+	})
+}
+
+// Resize scales an image with imgproxy's semantics: fit keeps the whole
+// picture inside width×height, fill covers width×height and crops the
+// overflow by gravity, force stretches to exactly width×height. Without
+// upscale, no dimension ever grows: the scale stops at 1 (force keeps its
+// aspect distortion while doing so).
+type Resize struct {
+	Width      int    `yaml:"width" min:"0" max:"65535" doc:"target width in pixels; 0 or absent follows from height"`
+	Height     int    `yaml:"height" min:"0" max:"65535" doc:"target height in pixels; 0 or absent follows from width"`
+	Mode       string `yaml:"mode" enum:"fit,fill,force" doc:"fit inside (default), fill and crop, or force the exact size"`
+	Upscale    bool   `yaml:"upscale" doc:"allow enlarging images smaller than the target (default false)"`
+	Filter     string `yaml:"filter" enum:"lanczos,catmullrom,linear,box,nearest" doc:"resampling filter; linear and box are about twice as fast as lanczos when shrinking a lot"`
+	Gravity    string `yaml:"gravity" enum:"center,north,south,east,west,north_east,north_west,south_east,south_west,smart" doc:"which part fill keeps (default center; smart keeps the most detailed part)"`
+	MaxWidth   int    `yaml:"max_width" min:"0" doc:"clamp for a width that comes from the request"`
+	MaxHeight  int    `yaml:"max_height" min:"0" doc:"clamp for a height that comes from the request"`
+	FirstFrame bool   `yaml:"first_frame" doc:"keep only the first frame of an animation (default: resize every frame)"`
+}
+
+// Validate needs a size to resize to.
+func (r *Resize) Validate() error {
+	if r.Width == 0 && r.Height == 0 {
+		return fmt.Errorf("set width, height or both")
+	}
+	return nil
+}
+
+var resampleFilters = map[string]imaging.ResampleFilter{
+	"lanczos":    imaging.Lanczos,
+	"catmullrom": imaging.CatmullRom,
+	"linear":     imaging.Linear,
+	"box":        imaging.Box,
+	"nearest":    imaging.NearestNeighbor,
+}
+
+// target returns the requested size after the max_width/max_height clamps.
+func (r *Resize) target() (w, h int) {
+	w, h = r.Width, r.Height
+	if r.MaxWidth > 0 && w > r.MaxWidth {
+		w = r.MaxWidth
+	}
+	if r.MaxHeight > 0 && h > r.MaxHeight {
+		h = r.MaxHeight
+	}
+	return w, h
+}
+
+// geometry returns, for a srcW×srcH source, the size the picture is scaled
+// to and the size of the result (smaller than the scaled size only for
+// fill, which then crops).
+func (r *Resize) geometry(srcW, srcH int) (scaled, out image.Point) {
+	w, h := r.target()
+	wshrink, hshrink := 0.0, 0.0
+	if w > 0 {
+		wshrink = float64(srcW) / float64(w)
+	}
+	if h > 0 {
+		hshrink = float64(srcH) / float64(h)
+	}
+	if w == 0 {
+		wshrink = hshrink
+	}
+	if h == 0 {
+		hshrink = wshrink
+	}
+	switch r.Mode {
+	case "fill":
+		wshrink = math.Min(wshrink, hshrink)
+		hshrink = wshrink
+	case "force":
+	default: // fit
+		wshrink = math.Max(wshrink, hshrink)
+		hshrink = wshrink
+	}
+	if !r.Upscale {
+		if m := math.Min(wshrink, hshrink); m < 1 {
+			wshrink /= m
+			hshrink /= m
+		}
+	}
+	scaled = image.Pt(max(1, int(math.Round(float64(srcW)/wshrink))), max(1, int(math.Round(float64(srcH)/hshrink))))
+	out = scaled
+	if r.Mode == "fill" {
+		if w > 0 {
+			out.X = min(w, scaled.X)
+		}
+		if h > 0 {
+			out.Y = min(h, scaled.Y)
+		}
+	}
+	return scaled, out
+}
+
+// Apply resizes every frame (or the first only).
+func (r *Resize) Apply(ctx context.Context, obj *Object) error {
+	img, err := obj.decodeImage(ctx, decodeOptions{target: func(w, h int) (int, int) {
+		s, _ := r.geometry(w, h)
+		return s.X, s.Y
+	}})
+	if err != nil {
+		return err
+	}
+	b := img.Bounds()
+	scaled, out := r.geometry(b.Dx(), b.Dy())
+	if err := obj.checkOutputSize(max(scaled.X, out.X), max(scaled.Y, out.Y)); err != nil {
+		return err
+	}
+	if scaled == b.Size() && out == scaled && !(r.FirstFrame && img.Animated()) {
+		return nil
+	}
+	filter := resampleFilters[r.Filter]
+	var crop image.Point
+	if out != scaled && r.Gravity == gravitySmart {
+		// One window for every frame, chosen on the first, so an animation
+		// does not jump around.
+		first := imaging.Resize(img.Frames[0].Image, scaled.X, scaled.Y, filter)
+		crop = smartAnchor(first, out.X, out.Y)
+	} else {
+		crop = anchor(r.Gravity, scaled.X, scaled.Y, out.X, out.Y)
+	}
+	var ctxErr error
+	obj.SetImage(framesDo(img, r.FirstFrame, func(m image.Image) image.Image {
+		if ctxErr = ctx.Err(); ctxErr != nil {
+			return m
+		}
+		if m.Bounds().Size() != scaled {
+			m = imaging.Resize(m, scaled.X, scaled.Y, filter)
+		}
+		if out != scaled {
+			m = imaging.Crop(m, image.Rectangle{Min: crop, Max: crop.Add(out)}.Add(m.Bounds().Min))
+		}
+		return m
+	}))
+	return ctxErr
+}
