@@ -109,16 +109,19 @@
 //
 // # Structured kinds
 //
-// JSON (Redact with KindJSON) is decoded token by token and written back
-// compactly: keys, their order and number literals are kept, whitespace is
-// not. A value whose key is in JSONKeys (case-insensitive) or whose path
-// matches JSONPaths ($.a.b, $.a[*].c, $.a[0], $..name, $['odd key'], .*)
-// is redacted whole: a string becomes the replacement of its text, a number
-// becomes a string holding the replacement of its literal, true, false and
-// null stay, and an object or array has its strings and numbers redacted
-// the same way, keeping its shape. Other strings go through the detectors.
-// Object keys never change. Several documents in a row are written one per
-// line.
+// JSON (Redact with KindJSON) is validated and copied byte for byte, all
+// but the values redacted: whitespace, key order, escapes and number
+// literals stay as they were. A value whose key is in JSONKeys (ASCII
+// case-insensitive) or whose path matches JSONPaths ($.a.b, $.a[*].c,
+// $.a[0], $..name, $['odd key'], .*) is redacted whole: a string becomes
+// the replacement of its text, a number becomes a string holding the
+// replacement of its literal, true, false and null stay, and an object or
+// array has its strings and numbers redacted the same way, keeping its
+// shape. Other strings go through the detectors; one with a match is
+// written back with only the escaping JSON needs. Object keys never
+// change. Several documents in a row are fine. The document streams; one
+// string is held at a time, at most MaxLine bytes, and nesting is limited
+// to 10000 levels.
 //
 // NDJSON is one JSON value per line with the same rules; blank lines and
 // each line's terminator ("\n" or "\r\n") are kept. A line longer than

@@ -42,6 +42,7 @@ type engine struct {
 	eof    bool
 	done   bool
 	err    error
+	hits   int // matches kept since reset
 
 	out    []byte // output not yet handed out
 	outOff int
@@ -65,6 +66,7 @@ func (e *engine) reset(buf []byte) {
 	e.segPos, e.accEnd, e.emit = 0, 0, 0
 	e.cands = e.cands[:0]
 	e.eof, e.done = true, false
+	e.hits = 0
 }
 
 // appendText appends the redaction of text to dst, using e's scratch.
@@ -121,6 +123,7 @@ func (e *engine) round(final bool) {
 		e.out = append(e.out, b[e.emit:c.s]...)
 		e.out = e.replacement(e.out, b[c.s:c.e], c.det)
 		e.emit, e.accEnd = c.e, c.e
+		e.hits++
 	}
 	e.cands = e.cands[:k]
 	if e.emit < front {

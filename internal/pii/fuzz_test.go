@@ -64,6 +64,7 @@ func FuzzStructured(f *testing.F) {
 	f.Add([]byte(`{"a":"x@example.com","b":[1,2,{"password":"p"}],"c":4111111111111111}`))
 	f.Add([]byte("id,email\n1,a@example.com\n2,\"b,c\"\n"))
 	f.Add([]byte(`["\u0000\ud800", 1e5, -0.0, true, null]`))
+	f.Add([]byte("{\"b\":[\"x\"]}\n\n{\"password\": 1}\r\n"))
 	r := mustNew(f, Config{JSONKeys: []string{"password", "c"}, JSONPaths: []string{"$..b[*]"}, CSVColumns: []string{"email"}})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if json.Valid(in) {
@@ -78,6 +79,25 @@ func FuzzStructured(f *testing.F) {
 			}
 			if !sameShape(shape(a), shape(b)) {
 				t.Fatalf("shape changed:\n%s\n%s", in, out.Bytes())
+			}
+		}
+		if lines := bytes.Split(in, []byte("\n")); len(lines) > 1 {
+			ok := true
+			for _, l := range lines {
+				if len(bytes.TrimSpace(l)) > 0 && !json.Valid(l) {
+					ok = false
+				}
+			}
+			if ok {
+				var out bytes.Buffer
+				if _, err := r.Redact(&out, bytes.NewReader(in), KindNDJSON); err != nil {
+					t.Fatalf("valid NDJSON rejected: %v\n%q", err, in)
+				}
+				for _, l := range bytes.Split(out.Bytes(), []byte("\n")) {
+					if len(bytes.TrimSpace(l)) > 0 && !json.Valid(l) {
+						t.Fatalf("NDJSON line broke: %q", l)
+					}
+				}
 			}
 		}
 		if !bytes.ContainsAny(in, "\r") {

@@ -95,18 +95,22 @@ func TestJSONEdgeCases(t *testing.T) {
 	r := mustNew(t, Config{Style: StyleEntity, JSONKeys: []string{"k"}, JSONPaths: []string{"$[1]", "$..*.deep"}})
 	for _, tc := range []struct{ in, want string }{
 		{`"a@example.com"`, `"[EMAIL]"`},
-		{`[1, {"k": 2}, 3]`, `[1,{"k":"[REDACTED]"},3]`},
-		{`[0, [4, "x"], 5]`, `[0,["[REDACTED]","[REDACTED]"],5]`},
+		{`[1, {"k": 2}, 3]`, `[1, {"k": "[REDACTED]"}, 3]`},
+		{`[0, [4, "x"], 5]`, `[0, ["[REDACTED]", "[REDACTED]"], 5]`},
 		{`{"a":{"b":{"deep":"v"}},"deep":"top"}`, `{"a":{"b":{"deep":"[REDACTED]"}},"deep":"top"}`},
-		{`{"k": null, "K": true} {"k":"x"}`, `{"k":null,"K":true}` + "\n" + `{"k":"[REDACTED]"}`},
-		{`{"<&>":"\u003c"}`, `{"<&>":"<"}`},
-		{` 12 `, `12`},
+		{`{"k": null, "K": true} {"k":"x"}`, `{"k": null, "K": true} {"k":"[REDACTED]"}`},
+		{`{"<&>":"\u003c"}`, `{"<&>":"\u003c"}`},
+		{"\t12\n", "\t12\n"},
+		{`{"k\u0041":"v", "\u006b":"w"}`, `{"k\u0041":"v", "\u006b":"[REDACTED]"}`},
+		{`"\u0061@example.com \ud83d\ude00 \ud800"`, "\"[EMAIL] 😀 \uFFFD\""},
+		{`"\/no pii\n"`, `"\/no pii\n"`},
+		{`[-0.5e+10, 0, 1E2]`, `[-0.5e+10, "[REDACTED]", 1E2]`},
 	} {
 		if got := redactString(t, r, tc.in, KindJSON); got != tc.want {
 			t.Errorf("%s\n got %s\nwant %s", tc.in, got, tc.want)
 		}
 	}
-	for _, bad := range []string{``, `{`, `{"a":}`, `]`, `{"a":1}}`, `[1,]`} {
+	for _, bad := range []string{``, `  `, `{`, `{"a":}`, `]`, `{"a":1}}`, `[1,]`, `[01]`, `[1.]`, `[-]`, `[1e]`, `tru`, `nul`, `"\x"`, "\"a\tb\"", `{"a" 1}`, `{1:2}`, `[1 2]`, `"\u12"`, strings.Repeat("[", maxJSONDepth+1)} {
 		if _, err := r.Redact(io.Discard, strings.NewReader(bad), KindJSON); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
