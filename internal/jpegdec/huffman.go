@@ -94,12 +94,11 @@ func (d *decoder) resetBits() {
 // fewer than 32 bits are left, enough for one Huffman code plus its
 // magnitude bits.
 func (d *decoder) fill(bits uint64, n uint) (uint64, uint) {
-	pos := d.src.pos
-	if pos+8 <= len(d.src.buf) {
-		v := binary.BigEndian.Uint64(d.src.buf[pos:])
+	if p := d.src.pos; p+8 <= len(d.src.buf) {
+		v := binary.BigEndian.Uint64(d.src.buf[p:])
 		if (^v-lsbs)&v&msbs == 0 { // no 0xFF byte: no stuffing, no marker
-			k := (64 - n) >> 3
-			d.src.pos = pos + int(k)
+			k := 7 - n>>3 // whole bytes that fit, leaving n ≥ 56
+			d.src.pos = p + int(k)
 			return bits | v>>n, n + k<<3
 		}
 	}

@@ -1,6 +1,9 @@
 package jpegdec
 
-import mbits "math/bits"
+import (
+	"encoding/binary"
+	mbits "math/bits"
+)
 
 // unzig maps a zig-zag index to the natural (row-major) position.
 var unzig = [64]uint8{
@@ -180,9 +183,21 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 // into blk (natural order), which must be zero apart from the DC.
 func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 	bits, n := d.bits, d.nbits
+	buf := d.src.buf
 	for k := 1; k < 64; k++ {
 		if n < 32 {
-			bits, n = d.fill(bits, n)
+			// fill's fast path, inlined by hand: this is the hottest loop.
+			if p := d.src.pos; p+8 <= len(buf) {
+				if v := binary.BigEndian.Uint64(buf[p:]); (^v-lsbs)&v&msbs == 0 {
+					nb := 7 - n>>3
+					d.src.pos = p + int(nb)
+					bits, n = bits|v>>n, n+nb<<3
+				} else {
+					bits, n = d.fillSlow(bits, n)
+				}
+			} else {
+				bits, n = d.fillSlow(bits, n)
+			}
 		}
 		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
 			k += int(e>>4) & 15
@@ -225,9 +240,21 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 // the DC, but the AC codes must still be parsed to find the next block.
 func (d *decoder) skipAC(h *huffTable) {
 	bits, n := d.bits, d.nbits
+	buf := d.src.buf
 	for k := 1; k < 64; k++ {
 		if n < 32 {
-			bits, n = d.fill(bits, n)
+			// fill's fast path, inlined by hand: this is the hottest loop.
+			if p := d.src.pos; p+8 <= len(buf) {
+				if v := binary.BigEndian.Uint64(buf[p:]); (^v-lsbs)&v&msbs == 0 {
+					nb := 7 - n>>3
+					d.src.pos = p + int(nb)
+					bits, n = bits|v>>n, n+nb<<3
+				} else {
+					bits, n = d.fillSlow(bits, n)
+				}
+			} else {
+				bits, n = d.fillSlow(bits, n)
+			}
 		}
 		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
 			k += int(e>>4) & 15
