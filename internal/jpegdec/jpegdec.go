@@ -40,6 +40,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"io/fs"
 )
 
 // FormatError reports that the input is not a valid JPEG (including truncated
@@ -162,8 +163,13 @@ func ScaleFor(srcW, srcH, dstW, dstH int) int {
 // length, so the entropy decoder can work on a flat slice.
 func readAll(r io.Reader) ([]byte, error) {
 	n := 0
-	if l, ok := r.(interface{ Len() int }); ok {
+	switch l := r.(type) {
+	case interface{ Len() int }: // bytes.Reader, bytes.Buffer, strings.Reader
 		n = l.Len()
+	case interface{ Stat() (fs.FileInfo, error) }: // os.File
+		if fi, err := l.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<30 {
+			n = int(fi.Size())
+		}
 	}
 	buf := make([]byte, 0, n+1)
 	for {

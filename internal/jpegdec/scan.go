@@ -406,6 +406,7 @@ func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) 
 	p1 := int16(1) << al
 	bits, n := d.bits, d.nbits
 	k, end := uint(ss), uint(se)+1
+	band := bitRange(k, end)
 
 	if d.eobrun == 0 {
 		for k < end {
@@ -448,7 +449,8 @@ func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) 
 			}
 			// The symbol lands on the (r+1)th zero-history position from k;
 			// every non-zero coefficient before it gets a correction bit.
-			zeros := ^nz & bitRange(k, end)
+			from := ^uint64(0) << k // positions ≥ k
+			zeros := ^nz & band & from
 			for i := uint(0); i < r && zeros != 0; i++ {
 				zeros &= zeros - 1
 			}
@@ -456,7 +458,7 @@ func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) 
 			if zeros != 0 {
 				p = uint(mbits.TrailingZeros64(zeros))
 			}
-			for corr := nz & bitRange(k, p); corr != 0; corr &= corr - 1 {
+			for corr := nz & from & (uint64(1)<<p - 1); corr != 0; corr &= corr - 1 {
 				if n < 32 {
 					bits, n = d.fill(bits, n)
 				}
@@ -481,7 +483,7 @@ func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) 
 	if d.eobrun > 0 {
 		// The rest of the band is in an end-of-band run: only corrections.
 		if k < end {
-			for corr := nz & bitRange(k, end); corr != 0; corr &= corr - 1 {
+			for corr := nz & band & (^uint64(0) << k); corr != 0; corr &= corr - 1 {
 				if n < 32 {
 					bits, n = d.fill(bits, n)
 				}
