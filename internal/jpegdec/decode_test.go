@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -523,6 +524,46 @@ func checkNativePlanes(t *testing.T, data []byte) {
 			fw, fh := full[i].w/s, full[i].h/s
 			if p := psnrRegion(got[i], want, fw, fh); p < minPSNRScaled {
 				t.Errorf("scale %d plane %d: PSNR %.1f dB < %.1f", s, i, p, minPSNRScaled)
+			}
+		}
+	}
+}
+
+// A reduced decode must never allocate full-size planes: everything it
+// allocates beyond the input copy is bounded by the reduced size.
+func TestScaledDecodeMemory(t *testing.T) {
+	const w, h = 800, 600
+	data := encodeStd(t, photo(w, h, 9), 90)
+	for _, s := range []int{2, 4, 8} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := Decode(bytes.NewReader(data), Options{Scale: s}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		extra := int(after.TotalAlloc-before.TotalAlloc) - len(data)
+		// Y plus two quarter-size chroma planes at the reduced size, MCU
+		// padding, and 64 KiB for the decoder's tables.
+		limit := (w/s+16)*(h/s+16)*3/2 + 64<<10
+		if extra > limit {
+			t.Errorf("scale %d: allocated %d bytes beyond the input, limit %d", s, extra, limit)
+		}
+	}
+}
+
+// Progressive decodes keep only the coefficients the reduced IDCT reads.
+func TestProgressiveKeepsFewCoefficients(t *testing.T) {
+	data := readFixture(t, "prog420.jpg")
+	for shift, perBlock := range []int{64, 49, 25, 1} {
+		d := decoder{src: source{buf: data}, shift: uint(shift)}
+		if _, err := d.decode(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < d.ncomp; i++ {
+			c := &d.comp[i]
+			if len(c.coefs) != c.bw*c.bh*perBlock {
+				t.Errorf("scale 1/%d comp %d: %d coefficients for %d blocks", 1<<shift, i, len(c.coefs), c.bw*c.bh)
 			}
 		}
 	}
