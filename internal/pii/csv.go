@@ -36,7 +36,7 @@ func (r *Redactor) redactCSV(w *bufio.Writer, src io.Reader) error {
 	cw.UseCRLF = crlf
 	e := r.newEngine(nil)
 	var cols []bool
-	var val []byte
+	var val, cellb []byte
 	for first := true; ; first = false {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -58,11 +58,15 @@ func (r *Redactor) redactCSV(w *bufio.Writer, src io.Reader) error {
 				if cell == "" {
 					continue
 				}
+				cellb = append(cellb[:0], cell...)
 				switch {
 				case i < len(cols) && cols[i]:
-					val = e.replacement(val[:0], []byte(cell), detField)
+					val = e.replacement(val[:0], cellb, detField)
 				case r.scansText():
-					val = e.appendText(val[:0], []byte(cell))
+					val = e.appendText(val[:0], cellb)
+					if e.hits == 0 {
+						continue
+					}
 				default:
 					continue
 				}

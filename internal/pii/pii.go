@@ -120,7 +120,8 @@ type Config struct {
 
 	Style Style // default StyleMask
 	// Mask is the mask byte for StyleMask, a printable ASCII character
-	// (default '*').
+	// (default '*'). With a letter or digit, masked text can look like a
+	// value to a second pass, so redacting twice may mask more.
 	Mask byte
 	// KeepLast keeps the last N characters of each value unmasked
 	// (StyleMask only).
