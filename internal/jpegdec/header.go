@@ -263,13 +263,8 @@ func (d *decoder) processMarker(m byte) error {
 		return d.processSOF(p, m == mSOF2)
 	case m == 0xc3 || (m >= 0xc5 && m <= 0xc7) || (m >= 0xcd && m <= 0xcf):
 		return UnsupportedError("lossless or hierarchical JPEG")
-	case m >= 0xc9 && m <= 0xcb:
+	case (m >= 0xc9 && m <= 0xcb) || m == 0xcc: // SOF9-11, DAC
 		return UnsupportedError("arithmetic coding")
-	case m == 0xc8 || m == 0xcc: // JPG extension, DAC
-		if m == 0xcc {
-			return UnsupportedError("arithmetic coding")
-		}
-		return d.skipSegment()
 	case m == mDHT:
 		p, err := d.segment()
 		if err != nil {
