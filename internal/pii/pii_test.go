@@ -445,3 +445,33 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundedWindow streams inputs that stress the window (one endless
+// word, one endless line, dense values) and checks the buffers stay at
+// their starting size and the values at the far end are still found.
+func TestBoundedWindow(t *testing.T) {
+	r := mustNew(t, Config{Style: StyleEntity, Patterns: []Pattern{{Name: "p", Regex: `PAT-\d+`, MaxLength: 16}}})
+	for name, in := range map[string]string{
+		"one word":  strings.Repeat("a", 3<<20) + " bob@example.com PAT-1",
+		"one line":  strings.Repeat("a ", 3<<19) + "bob@example.com PAT-1",
+		"dense":     strings.Repeat("bob@example.com 13812345678 PAT-1\n", 100000),
+		"at signs":  strings.Repeat("a@", 1<<20) + " bob@example.com PAT-1",
+		"jwt-ish":   strings.Repeat("eyJhbGciOiJIUzI1NiJ9.", 1<<16) + " bob@example.com PAT-1",
+		"long nums": strings.Repeat("4111111111111111111111", 1<<16) + " bob@example.com PAT-1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			rd := r.Reader(strings.NewReader(in)).(*reader)
+			capBuf := cap(rd.e.buf)
+			var out bytes.Buffer
+			if _, err := rd.WriteTo(&out); err != nil {
+				t.Fatal(err)
+			}
+			if cap(rd.e.buf) != capBuf || cap(rd.e.out) > 1<<20 {
+				t.Fatalf("buffers grew: buf %d -> %d, out %d", capBuf, cap(rd.e.buf), cap(rd.e.out))
+			}
+			if !strings.HasSuffix(out.String(), "[EMAIL] [P]") && !strings.HasSuffix(out.String(), "[EMAIL] [PHONE] [P]\n") {
+				t.Fatalf("tail: %q", out.String()[max(0, out.Len()-60):])
+			}
+		})
+	}
+}
