@@ -289,8 +289,10 @@ type reader struct{ e *engine }
 
 // Reader returns a reader of src's text with every value found replaced.
 // With StyleMask its output has exactly src's length. It works in a fixed
-// window (a few hundred KiB), whatever src's size; values split across
-// src's reads are found all the same.
+// window (about 100 KiB, more if patterns declare a large MaxLength),
+// whatever src's size; values split across src's reads are found all the
+// same. It reads src in 64 KiB pieces and holds output back until a piece
+// is scanned, so it suits files and streams, not interactive input.
 func (r *Redactor) Reader(src io.Reader) io.Reader { return &reader{r.newEngine(src)} }
 
 // NewReader is r.Reader(src).

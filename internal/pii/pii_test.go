@@ -400,6 +400,9 @@ func TestKindOf(t *testing.T) {
 		{"image/png", "a.png", KindText, false},
 		{"application/gzip", "a.log.gz", KindText, false},
 		{"", "", KindText, false},
+		{"application/xml", "", KindText, true},
+		{"application/atom+xml", "", KindText, true},
+		{"", "conf.yaml", KindText, true},
 	} {
 		k, ok := KindOf(tc.ct, tc.ext)
 		if k != tc.kind || ok != tc.ok {

@@ -56,7 +56,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // extension (".log", "log" or "dir/a.log" all work). A structured media
 // type wins (text/csv, application/json and +json, application/x-ndjson
 // and its aliases); otherwise the extension decides (.csv, .json, .ndjson,
-// .jsonl, and .log, .txt as text); otherwise any text/* is text. It
+// .jsonl; .log, .txt, .out, .tsv, .xml, .yaml, .yml, .md, .html as text);
+// otherwise any text/* (and XML, YAML, JavaScript, SQL, shell) is text. It
 // reports false for anything else (binary or unknown), which a caller
 // should pass through or refuse rather than redact.
 func KindOf(contentType, ext string) (Kind, bool) {
@@ -80,6 +81,14 @@ func KindOf(contentType, ext string) (Kind, bool) {
 	if strings.HasSuffix(mt, "+json") {
 		return KindJSON, true
 	}
+	switch mt {
+	case "application/xml", "application/yaml", "application/x-yaml", "application/javascript",
+		"application/x-javascript", "application/sql", "application/x-sh":
+		return KindText, true
+	}
+	if strings.HasSuffix(mt, "+xml") || strings.HasSuffix(mt, "+yaml") {
+		return KindText, true
+	}
 	ext = strings.ToLower(ext)
 	if i := strings.LastIndexByte(ext, '.'); i >= 0 {
 		ext = ext[i+1:]
@@ -94,7 +103,7 @@ func KindOf(contentType, ext string) (Kind, bool) {
 		return KindJSON, true
 	case "ndjson", "jsonl":
 		return KindNDJSON, true
-	case "log", "txt", "text":
+	case "log", "txt", "text", "out", "tsv", "xml", "yaml", "yml", "md", "html", "htm":
 		return KindText, true
 	}
 	if strings.HasPrefix(mt, "text/") {
