@@ -35,8 +35,9 @@ func (r *Redactor) scanBuiltin(b []byte, st *scanState, stop int, out []match) [
 		}
 	}
 	stop = min(stop, len(b))
-	for i < stop {
-		k := class[b[i]]
+	head := b[:stop]
+	for i < len(head) {
+		k := class[head[i]]
 		if k&(cAlnum|cSpecial) == 0 {
 			i++
 			continue
