@@ -275,8 +275,7 @@ func (p *jsonRW) str() error {
 	}
 	text := p.raw
 	if hasBS {
-		p.txt, _ = decodeJSONString(p.txt[:0], p.raw)
-		text = p.txt
+		text = p.txt // decoded by checkString
 	}
 	if whole {
 		p.val = p.e.replacement(p.val[:0], text, detField)
@@ -520,6 +519,7 @@ func (p *jsonRW) literal(word string) error {
 // redactJSON copies a JSON document (or several in a row) from src to w.
 func (r *Redactor) redactJSON(w *bufio.Writer, src io.Reader) error {
 	p := r.newJSONRW(bufio.NewReaderSize(src, 64<<10), w)
+	copyBOM(p.in, w)
 	for first := true; ; first = false {
 		c, err := p.ws()
 		if err == io.EOF {
@@ -569,8 +569,14 @@ func (r *Redactor) redactNDJSON(w *bufio.Writer, src io.Reader) error {
 		if len(body) > r.maxLine {
 			return &LineTooLongError{Line: ln, Limit: r.maxLine}
 		}
+		if ln == 1 && bytes.HasPrefix(body, bom) {
+			// Some editors start a file with a byte order mark.
+			w.Write(bom)
+			body = body[len(bom):]
+		}
 		if len(bytes.TrimSpace(body)) == 0 {
-			w.Write(line)
+			w.Write(body)
+			w.Write(term)
 		} else {
 			lineRd.Reset(body)
 			p.in.Reset(&lineRd)
@@ -589,5 +595,16 @@ func (r *Redactor) redactNDJSON(w *bufio.Writer, src io.Reader) error {
 		if err == io.EOF {
 			return nil
 		}
+	}
+}
+
+var bom = []byte("\ufeff")
+
+// copyBOM copies a leading UTF-8 byte order mark, which JSON's grammar
+// does not allow but some editors write.
+func copyBOM(in *bufio.Reader, w *bufio.Writer) {
+	if b, _ := in.Peek(len(bom)); bytes.Equal(b, bom) {
+		in.Discard(len(bom))
+		w.Write(bom)
 	}
 }

@@ -101,6 +101,7 @@ func TestJSONEdgeCases(t *testing.T) {
 		{`{"k": null, "K": true} {"k":"x"}`, `{"k": null, "K": true} {"k":"[REDACTED]"}`},
 		{`{"<&>":"\u003c"}`, `{"<&>":"\u003c"}`},
 		{"\t12\n", "\t12\n"},
+		{"\ufeff{\"k\":1}", "\ufeff{\"k\":\"[REDACTED]\"}"},
 		{`{"k\u0041":"v", "\u006b":"w"}`, `{"k\u0041":"v", "\u006b":"[REDACTED]"}`},
 		{`"\u0061@example.com \ud83d\ude00 \ud800"`, "\"[EMAIL] 😀 \uFFFD\""},
 		{`"\/no pii\n"`, `"\/no pii\n"`},
@@ -186,6 +187,11 @@ func TestNDJSONErrors(t *testing.T) {
 	_, err = r.Redact(io.Discard, strings.NewReader("{} {}\n"), KindNDJSON)
 	if err == nil {
 		t.Fatal("two values on a line accepted")
+	}
+	// A byte order mark on the first line is kept.
+	rk := mustNew(t, Config{Style: StyleEntity, JSONKeys: []string{"password"}})
+	if got := redactString(t, rk, "\ufeff{\"password\":1}\n\n", KindNDJSON); got != "\ufeff{\"password\":\"[REDACTED]\"}\n\n" {
+		t.Fatalf("BOM line: %q", got)
 	}
 	// A line of exactly the limit is fine.
 	line := `{"a":"` + strings.Repeat("x", 64-8) + `"}`
