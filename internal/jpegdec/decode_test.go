@@ -115,7 +115,7 @@ func typeName(img image.Image) string {
 // Fixtures image/jpeg decodes itself, so it is the reference.
 var stdFixtures = []string{
 	"s444.jpg", "s422.jpg", "s440.jpg", "s411.jpg", "s410.jpg", "s420_rst.jpg",
-	"gray_rst.jpg", "noninterleaved.jpg", "rgb.jpg", "cmyk.jpg", "ycck.jpg",
+	"gray_rst.jpg", "noninterleaved.jpg", "rgb.jpg", "cmyk.jpg", "ycck.jpg", "q2_16bitdqt.jpg",
 	"prog420.jpg", "prog444_rst.jpg", "proggray.jpg", "prog_spectral.jpg",
 }
 
