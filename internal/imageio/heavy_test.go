@@ -88,4 +88,3 @@ func dynamicParts(t *testing.T, path string) (interp bool, needed []string) {
 	needed, _ = f.ImportedLibraries()
 	return interp, needed
 }
-
