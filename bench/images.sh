@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# bench/images.sh: the image pipelines, ours against libvips, on the same
+# generated inputs in one run.
+#
+#   bench/images.sh            # RUNS=7 iterations per case
+#   RUNS=11 bench/images.sh
+#
+# Ours runs in process (bench/imagebench): one process per case, RUNS
+# iterations, the first one reported apart (it carries one-off costs such
+# as compiling the AVIF codec), the median of the rest, and the process's
+# peak RSS. libvips runs through its command-line tools (Debian
+# libvips-tools): vipsthumbnail takes COPIES files per process, and the
+# start-up cost of each tool, measured on a 16×16 input, is subtracted, so
+# both sides report per-image work. Peak RSS is whole-process on both
+# sides (ours includes the Go runtime, libvips its shared libraries).
+#
+# Needs go and python3; installs libvips-tools with apt-get when run as
+# root without it (otherwise the libvips columns say n/a).
+set -euo pipefail
+
+RUNS=${RUNS:-7}
+COPIES=${COPIES:-5}
+cd "$(dirname "$0")/.."
+
+if ! command -v vips >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "installing libvips-tools…" >&2
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips-tools) >&2 || true
+fi
+have_vips=false
+command -v vips >/dev/null 2>&1 && command -v vipsthumbnail >/dev/null 2>&1 && have_vips=true
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/out"
+
+CGO_ENABLED=0 go build -tags nodynamic -o "$work/imagebench" ./bench/imagebench
+"$work/imagebench" gen "$work"
+read -r wm_x wm_y < <("$work/imagebench" overlay "$work/wm.png")
+
+# measure RUNS CMD...: median wall time (ms) and largest max RSS (MiB) of
+# RUNS runs of CMD, as "ms mib".
+cat >"$work/measure.py" <<'PY'
+import os, statistics, subprocess, sys, time
+runs = int(sys.argv[1]); cmd = sys.argv[2:]
+times, rss = [], 0
+for _ in range(runs):
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    times.append((time.perf_counter() - start) * 1000)
+    if status != 0:
+        print("fail fail"); sys.exit(0)
+    rss = max(rss, usage.ru_maxrss / 1024)
+print(f"{statistics.median(times):.1f} {rss:.1f}")
+PY
+measure() { python3 "$work/measure.py" "$@"; }
+
+if $have_vips; then
+	vips copy "$work/photo-4000x3000.jpg" "$work/progressive-4000x3000.jpg[Q=90,interlace]"
+	vips black "$work/tiny.v" 16 16 --bands 3
+	vips copy "$work/tiny.v" "$work/tiny.jpg"
+	vips copy "$work/tiny.v" "$work/tiny.png"
+	for i in $(seq "$COPIES"); do
+		cp "$work/photo-4000x3000.jpg" "$work/big-$i.jpg"
+		cp "$work/progressive-4000x3000.jpg" "$work/prog-$i.jpg"
+		cp "$work/alpha-2000x2000.png" "$work/alpha-$i.png"
+	done
+fi
+
+# vips_thumb NAME SIZE SUFFIX INPUTGLOB: per-image ms and peak MiB of
+# vipsthumbnail over COPIES files, start-up subtracted.
+vips_thumb() {
+	local size=$1 out=$2 glob=$3 base full
+	base=$(measure "$RUNS" vipsthumbnail -s "$size" -o "$work/out/%s.$out" "$work/tiny.jpg")
+	# shellcheck disable=SC2086
+	full=$(measure "$RUNS" vipsthumbnail -s "$size" -o "$work/out/%s.$out" $glob)
+	python3 -c "b,f=map(float,'$base'.split()[:1]+'$full'.split()[:1]); print(f'{(f-b)/$COPIES:.1f} ${full#* }')" 2>/dev/null || echo "fail fail"
+}
+
+# vips_watermark: composite the same overlay on the 1920×1080 JPEG, flatten
+# to JPEG q80 (two tool runs), start-up of both subtracted.
+vips_watermark() {
+	local b1 b2 f1 f2
+	vips crop "$work/wm.png" "$work/tinyov.png" 0 0 4 4
+	b1=$(measure "$RUNS" vips composite2 "$work/tiny.jpg" "$work/tinyov.png" "$work/t.v" over --x 1 --y 1)
+	f1=$(measure "$RUNS" vips composite2 "$work/photo-1920x1080.jpg" "$work/wm.png" "$work/w.v" over --x "$wm_x" --y "$wm_y")
+	b2=$(measure "$RUNS" vips extract_band "$work/t.v" "$work/out/t.jpg[Q=80,strip]" 0 --n 3)
+	f2=$(measure "$RUNS" vips extract_band "$work/w.v" "$work/out/w.jpg[Q=80,strip]" 0 --n 3)
+	python3 -c "
+b1,r1=map(float,'$b1'.split()); f1,s1=map(float,'$f1'.split()); b2,r2=map(float,'$b2'.split()); f2,s2=map(float,'$f2'.split())
+print(f'{(f1-b1)+(f2-b2):.1f} {max(s1,s2):.1f}')" 2>/dev/null || echo "fail fail"
+}
+
+ours() { # CASE INPUT → the JSON line
+	"$work/imagebench" run "$1" "$work/$2" "$RUNS"
+}
+
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get('$2', ''))" "$1"; }
+
+row() { # LABEL OURS_JSON VIPS("ms mib")
+	local label=$1 j=$2 v=$3 om or vm vr
+	om=$(field "$j" median_ms)
+	or=$(field "$j" peak_rss_mib)
+	vm=${v%% *}
+	vr=${v##* }
+	python3 - "$label" "$om" "$or" "$vm" "$vr" "$(field "$j" out_bytes)" <<'PY'
+import sys
+label, om, orss, vm, vr, ob = sys.argv[1:]
+def ratio(a, b):
+    try: return f"{float(a)/float(b):.2f}×"
+    except (ValueError, ZeroDivisionError): return "n/a"
+print(f"| {label} | {om} | {vm if vm != 'fail' else 'n/a'} | {ratio(om, vm)} | {orss} | {vr if vr != 'fail' else 'n/a'} | {ratio(orss, vr)} | {ob} |")
+PY
+}
+
+echo
+echo "opaprules image pipelines vs libvips ($(vips --version 2>/dev/null || echo 'no libvips')), $(nproc) cores, RUNS=$RUNS, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| case | ours ms (median) | libvips ms | time ours/libvips | ours peak RSS MiB | libvips peak RSS MiB | RSS ours/libvips | ours bytes |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+nv="fail fail"
+j=$(ours jpeg800 photo-4000x3000.jpg)
+row "4000×3000 JPEG → 800 px JPEG q80 (Lanczos)" "$j" "$($have_vips && vips_thumb 800x 'jpg[Q=80,strip]' "$work/big-*.jpg" || echo "$nv")"
+j=$(ours jpeg800-linear photo-4000x3000.jpg)
+row "same, our Linear filter" "$j" "$nv"
+j=$(ours jpeg800-box photo-4000x3000.jpg)
+row "same, our Box filter" "$j" "$nv"
+j=$(ours webp800 photo-4000x3000.jpg)
+row "4000×3000 JPEG → 800 px WebP q80" "$j" "$($have_vips && vips_thumb 800x 'webp[Q=80,strip]' "$work/big-*.jpg" || echo "$nv")"
+j=$(ours png400 alpha-2000x2000.png)
+row "2000×2000 PNG with alpha → 400 px PNG" "$j" "$($have_vips && vips_thumb 400x 'png[strip]' "$work/alpha-*.png" || echo "$nv")"
+j=$(ours watermark photo-1920x1080.jpg)
+row "1920×1080 JPEG + text watermark → JPEG q80" "$j" "$($have_vips && vips_watermark || echo "$nv")"
+if $have_vips; then
+	j=$(ours progressive800 progressive-4000x3000.jpg)
+	row "progressive 4000×3000 JPEG → 800 px JPEG q80" "$j" "$(vips_thumb 800x 'jpg[Q=80,strip]' "$work/prog-*.jpg")"
+fi
+javif=$(ours avif800 photo-4000x3000.jpg)
+row "4000×3000 JPEG → 800 px AVIF q60 (steady state)" "$javif" "$($have_vips && vips_thumb 800x 'avif[Q=60,effort=0,strip]' "$work/big-*.jpg" || echo "$nv")"
+
+echo
+echo "AVIF first request in a fresh process (ours: libavif in WebAssembly, compiled on first use):"
+echo "- without warming: first request $(field "$javif" first_ms) ms, then $(field "$javif" median_ms) ms; peak RSS $(field "$javif" peak_rss_mib) MiB"
+jw=$("$work/imagebench" run avif-warm-first "$work/photo-4000x3000.jpg" 2)
+echo "- with the FC initializer warming (Warm): initializer $(field "$jw" warm_ms) ms, then first request $(field "$jw" first_ms) ms; peak RSS $(field "$jw" peak_rss_mib) MiB"
+if $have_vips; then
+	echo "- libvips (native, nothing to compile): one vipsthumbnail process for one image, start-up included: $(measure "$RUNS" vipsthumbnail -s 800x -o "$work/out/%s.avif[Q=60,effort=0,strip]" "$work/photo-4000x3000.jpg" | awk '{print $1 " ms, peak RSS " $2 " MiB"}')"
+fi
