@@ -111,4 +111,3 @@ func TestImageActionsLoadErrors(t *testing.T) {
 		}
 	}
 }
-
