@@ -32,8 +32,9 @@
 // it allocate a huge image; use [Options.MaxPixels] to bound memory on
 // legitimate but huge inputs.
 //
-// On a 4000×3000 4:2:0 photo a 1/8 decode takes about 40 ms of CPU and 4 MB
-// (most of it the copy of the input); see README.md for the measurements.
+// On a 4000×3000 4:2:0 q90 photo a 1/8 decode takes about 40 ms and 4 MB
+// (most of it the copy of the input), against 190 ms and 18 MB for
+// image/jpeg's full decode; see README.md for the measurements.
 package jpegdec
 
 import (
