@@ -262,7 +262,7 @@ func (o *Object) checkOutput(img *Image, format string) error {
 func (st *imageState) outputMetadata() imageio.Metadata {
 	keep := func(what string) bool { return slices.Contains(st.out.KeepMetadata, what) }
 	var m imageio.Metadata
-	if keep(MetaICC) {
+	if keep(MetaICC) && imageio.IsRGBProfile(st.meta.ICC) {
 		m.ICC = st.meta.ICC
 	}
 	orientation := st.img.Orientation
@@ -287,7 +287,7 @@ func (st *imageState) servesOriginal(format string, encodedSize int) bool {
 	switch {
 	case len(m.XMP) > 0:
 		return false
-	case len(m.ICC) > 0 && !keep(MetaICC):
+	case len(m.ICC) > 0 && !(keep(MetaICC) && imageio.IsRGBProfile(m.ICC)):
 		return false
 	case len(m.EXIF) > 0 && !keep(MetaEXIF):
 		return false

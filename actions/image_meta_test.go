@@ -38,7 +38,23 @@ func exifWithGPS() []byte {
 	return b
 }
 
-var fakeICC = []byte("not really an ICC profile, but bytes to carry through")
+// fakeICC has the header fields the code reads (an RGB colour space at
+// offset 16); the rest is filler to carry through.
+var fakeICC = append([]byte("\x00\x00\x02\x00lcms\x02\x10\x00\x00mntrRGB XYZ "), make([]byte, 200)...)
+
+var cmykICC = append([]byte("\x00\x00\x02\x00lcms\x02\x10\x00\x00prtrCMYKLab "), make([]byte, 200)...)
+
+// A CMYK profile describes the source's ink values, not the RGB pixels an
+// encoder writes: it is dropped even when icc is kept.
+func TestMetadataDropsNonRGBProfile(t *testing.T) {
+	src := encodeWith(t, &Image{Frames: []Frame{{Image: photo(32, 24)}}, Format: "jpeg"}, imageio.EncodeOptions{
+		Format: "jpeg", Metadata: imageio.Metadata{ICC: cmykICC},
+	})
+	out, _ := run(t, object(src, ""), &Flip{Direction: "horizontal"}, newConvert("jpeg"))
+	if m := imageio.ReadMetadata("jpeg", out); len(m.ICC) != 0 {
+		t.Fatal("CMYK profile carried onto RGB output")
+	}
+}
 
 func TestMetadataKeep(t *testing.T) {
 	src := encodeWith(t, &Image{Frames: []Frame{{Image: photo(64, 48)}}, Format: "jpeg"}, imageio.EncodeOptions{

@@ -234,3 +234,11 @@ func appendPNGChunk(dst []byte, typ string, body []byte) []byte {
 	dst = append(dst, body...)
 	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
+
+// IsRGBProfile reports whether icc describes RGB data (its header's colour
+// space is 'RGB '). Decoding turns CMYK and YCCK pixels into RGB, and
+// image actions turn gray into RGB, so only an RGB profile still fits the
+// pixels an encoder writes.
+func IsRGBProfile(icc []byte) bool {
+	return len(icc) >= 20 && string(icc[16:20]) == "RGB "
+}
