@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -31,10 +32,17 @@ func compileExpr(source string, asBool bool) (*vm.Program, error) {
 	return expr.Compile(source, opts...)
 }
 
-// conjunct is one top-level && operand of a condition, compiled on demand
-// to tell dry-run users which part was false.
+// conjunct is one top-level && operand of a condition, compiled on first
+// use to tell dry-run users which part was false.
 type conjunct struct {
 	source string
+	once   sync.Once
+	prog   *vm.Program
+}
+
+func (c *conjunct) program() *vm.Program {
+	c.once.Do(func() { c.prog, _ = compileExpr(c.source, true) })
+	return c.prog
 }
 
 func (l *loader) compileWhen(r *Rule, n *yaml.Node) {
@@ -197,14 +205,14 @@ func readsObject(root ast.Node) bool {
 }
 
 // splitConjuncts lists the top-level && operands of a condition.
-func splitConjuncts(src string, root ast.Node) []conjunct {
+func splitConjuncts(src string, root ast.Node) []*conjunct {
 	nodes := conjunctNodes(root)
 	if len(nodes) < 2 {
 		return nil
 	}
-	out := make([]conjunct, len(nodes))
+	out := make([]*conjunct, len(nodes))
 	for i, n := range nodes {
-		out[i] = conjunct{source: n.String()}
+		out[i] = &conjunct{source: n.String()}
 	}
 	return out
 }

@@ -229,8 +229,8 @@ func (r *Rule) failedConjunct(machine *vm.VM, env *Env) string {
 		return r.When
 	}
 	for _, c := range r.conjuncts {
-		prog, err := compileExpr(c.source, true)
-		if err != nil {
+		prog := c.program()
+		if prog == nil {
 			return r.When
 		}
 		out, err := machine.Run(prog, env.vars)
