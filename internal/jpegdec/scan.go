@@ -538,10 +538,14 @@ func (d *decoder) reconstruct() {
 					c.pix[off] = idct1(int32(vals[0]) * qn[0])
 					continue
 				}
-				for i, v := range vals {
-					if v != 0 {
-						p := sm.nat[i]
-						blk[p] = int32(v) * qn[p]
+				// The non-zero map finds the few live coefficients without
+				// scanning all of them, and lets us clear only what we set.
+				ac := c.nz[bi] &^ 1
+				blk[0] = int32(vals[0]) * qn[0]
+				for m := ac; m != 0; m &= m - 1 {
+					if sl := sm.ofZig[mbits.TrailingZeros64(m)]; sl >= 0 {
+						p := sm.nat[sl]
+						blk[p] = int32(vals[sl]) * qn[p]
 					}
 				}
 				switch d.shift {
@@ -552,7 +556,9 @@ func (d *decoder) reconstruct() {
 				case 2:
 					idct2(&blk, c.pix[off:], c.stride)
 				}
-				blk = [64]int32{}
+				for m := ac; m != 0; m &= m - 1 {
+					blk[unzig[mbits.TrailingZeros64(m)]] = 0
+				}
 			}
 		}
 	}
