@@ -58,7 +58,7 @@ func receive(bits uint64, n, s uint) (int32, uint64, uint) {
 	return extend(int32(bits>>(64-s)), s), bits << s, n - s
 }
 
-// blockVisitor is called for every block a scan codes, in coding order.
+// blockFunc is called for every block a scan codes, in coding order.
 // It returns false to stop on an error already stored in d.err.
 type blockFunc func(c *component, sc *scanComp, bx, by int) bool
 
