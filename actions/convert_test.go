@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -254,4 +255,25 @@ func TestSkipIfLarger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Warm compiles the AVIF codec only for a convert that can produce AVIF;
+// anything else must not pay seconds of start-up for it.
+func TestConvertWarm(t *testing.T) {
+	for _, c := range []*Convert{newConvert("jpeg"), newConvert("webp"), {Format: "auto", Prefer: []string{"webp"}}} {
+		start := time.Now()
+		if err := c.Warm(); err != nil || time.Since(start) > 100*time.Millisecond {
+			t.Fatalf("%s prefer %v: warm took %v (%v)", c.Format, c.Prefer, time.Since(start), err)
+		}
+	}
+	heavy(t)
+	if err := newConvert("auto").Warm(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, _ := run(t, object(encode(t, "jpeg", photo(64, 48)), "image/avif"), newConvert("auto"))
+	if imageio.Sniff(out) != "avif" {
+		t.Fatal("auto with Accept image/avif did not produce AVIF")
+	}
+	t.Logf("first AVIF request after Warm: %v", time.Since(start))
 }
