@@ -123,6 +123,7 @@ type result struct {
 	N          int     `json:"n"`
 	FirstMS    float64 `json:"first_ms"`
 	MedianMS   float64 `json:"median_ms"`
+	MinMS      float64 `json:"min_ms"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 	OutBytes   int     `json:"out_bytes"`
 	OutSize    string  `json:"out_size"`
@@ -167,7 +168,7 @@ func run(name, input string, n int) error {
 		}
 	}
 	slices.Sort(times)
-	res.MedianMS = times[len(times)/2]
+	res.MedianMS, res.MinMS = times[len(times)/2], times[0]
 	res.PeakRSSMiB = peakRSS()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }

@@ -167,16 +167,17 @@ func countGIFFrames(data []byte) (int, error) {
 }
 
 // MemoryEstimate is the peak memory, in bytes, that decoding the image and
-// resizing it takes, from peaks measured per source pixel on the reference
-// machine (perf-notes): baseline JPEG ≈5 bytes, progressive JPEG ≈16, PNG
-// ≈14, AVIF (WebAssembly) ≈45. The formats not measured get PNG's figure.
+// resizing it takes, from whole-process peak RSS per source pixel measured
+// with bench/images.sh (GOGC=100): baseline JPEG ≈5.5 bytes, progressive
+// JPEG ≈32 (image/jpeg keeps every coefficient), PNG ≈14-18, AVIF
+// (WebAssembly) ≈45 (perf-notes). Formats not measured get PNG's figure.
 func MemoryEstimate(c Config) int64 {
-	perPixel := int64(14)
+	perPixel := int64(16)
 	switch c.Format {
 	case JPEG:
-		perPixel = 5
+		perPixel = 6
 		if c.Progressive {
-			perPixel = 16
+			perPixel = 32
 		}
 	case AVIF:
 		perPixel = 45
