@@ -142,6 +142,13 @@ javif=$(ours avif800 photo-4000x3000.jpg)
 row "4000×3000 JPEG → 800 px AVIF q60 (steady state)" "$javif" "$($have_vips && vips_thumb 800x 'avif[Q=60,effort=0,strip]' "$work/big-*.jpg" || echo "$nv")"
 
 echo
+echo "Resize step alone, 4000×3000 decoded JPEG → 800×600 (ms median / min, PSNR against Lanczos's output):"
+echo
+echo "| filter | ms median | ms min | PSNR vs lanczos |"
+echo "|---|---:|---:|---:|"
+"$work/imagebench" filters "$work/photo-4000x3000.jpg" "$RUNS"
+
+echo
 echo "AVIF first request in a fresh process (ours: libavif in WebAssembly, compiled on first use):"
 echo "- without warming: first request $(field "$javif" first_ms) ms, then $(field "$javif" median_ms) ms; peak RSS $(field "$javif" peak_rss_mib) MiB"
 jw=$("$work/imagebench" run avif-warm-first "$work/photo-4000x3000.jpg" 2)

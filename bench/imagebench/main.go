@@ -5,6 +5,7 @@
 //	imagebench gen DIR            write the generated inputs into DIR
 //	imagebench run CASE INPUT N   run CASE on INPUT N times; print one JSON line
 //	imagebench overlay OUT        write the text watermark as an RGBA PNG (for libvips)
+//	imagebench filters INPUT N    time each resize filter alone (800 px wide) and its PSNR against Lanczos
 //	imagebench cases              list the cases
 //
 // The JSON line has the first iteration's time (in a fresh process, so it
@@ -29,6 +30,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/disintegration/imaging"
 
 	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/internal/imageio"
@@ -90,6 +93,9 @@ func main() {
 		err = run(arg(2), arg(3), max(n, 1))
 	case "overlay":
 		err = overlay(arg(2))
+	case "filters":
+		n, _ := strconv.Atoi(arg(3))
+		err = filters(arg(2), max(n, 1))
 	case "cases":
 		names := make([]string, 0, len(cases))
 		for n := range cases {
@@ -114,7 +120,7 @@ func arg(i int) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | cases")
+	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases")
 	os.Exit(2)
 }
 
@@ -302,4 +308,56 @@ func overlay(out string) error {
 	}
 	fmt.Printf("%d %d\n", box.Min.X, box.Min.Y)
 	return nil
+}
+
+// filters times the resize step alone on a decoded source, per filter, and
+// compares each output with Lanczos's (PSNR over RGB).
+func filters(input string, n int) error {
+	data, err := os.ReadFile(input)
+	if err != nil {
+		return err
+	}
+	cfg, err := imageio.DecodeConfig(data)
+	if err != nil {
+		return err
+	}
+	img, err := imageio.Decode(data, cfg, imageio.DecodeOptions{AutoOrient: true})
+	if err != nil {
+		return err
+	}
+	src := img.Frames[0].Image
+	w := 800
+	h := cfg.Height * w / cfg.Width
+	var ref *image.NRGBA
+	for _, name := range []string{"lanczos", "catmullrom", "linear", "box"} {
+		f := map[string]imaging.ResampleFilter{"lanczos": imaging.Lanczos, "catmullrom": imaging.CatmullRom, "linear": imaging.Linear, "box": imaging.Box}[name]
+		var times []float64
+		var out *image.NRGBA
+		for range n {
+			start := time.Now()
+			out = imaging.Resize(src, w, h, f)
+			times = append(times, ms(time.Since(start)))
+		}
+		slices.Sort(times)
+		if ref == nil {
+			ref = out
+		}
+		fmt.Printf("| %s | %.0f | %.0f | %s |\n", name, times[len(times)/2], times[0], psnrText(out, ref))
+	}
+	return nil
+}
+
+func psnrText(a, b *image.NRGBA) string {
+	var sum float64
+	for i := 0; i < len(a.Pix); i += 4 {
+		for c := range 3 {
+			d := float64(a.Pix[i+c]) - float64(b.Pix[i+c])
+			sum += d * d
+		}
+	}
+	mse := sum / float64(len(a.Pix)/4*3)
+	if mse == 0 {
+		return "(reference)"
+	}
+	return fmt.Sprintf("%.1f dB", 10*math.Log10(255*255/mse))
 }
