@@ -24,11 +24,12 @@ type DecodeOptions struct {
 	AutoOrient bool
 	// FirstFrame decodes only the first frame of an animation.
 	FirstFrame bool
-	// Target, when set, gives the size (from the upright source size) that
-	// the caller will shrink the picture to. A decoder that can decode at a
-	// reduced scale may then return a smaller image no smaller than the
-	// target; the others ignore it. (The JPEG shrink-on-load decoder is
-	// the one that will use it.)
+	// Target, when set, maps the upright source size (after the EXIF
+	// orientation, so width and height swap for orientations 5-8) to the
+	// size the caller will shrink the picture to. A decoder that can
+	// decode at a reduced scale may return a smaller image, as long as it
+	// is no smaller than the target in either dimension; the others ignore
+	// it. Nothing uses it yet: it is the seam for JPEG shrink-on-load.
 	Target func(w, h int) (int, int)
 }
 
