@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/opaprules/opaprules/cli"
+	"github.com/opaprules/opaprules/engine"
 )
 
 // rulesYAML is embedded so that "edit rules.yaml and redeploy" is the whole
@@ -26,6 +27,14 @@ var rulesYAML []byte
 var samplesFS embed.FS
 
 func main() {
+	if os.Getenv("FC_RUNTIME_API") != "" && len(os.Args) == 1 {
+		// fc.Start serves until the instance stops; it returns only when
+		// the rules do not load, which the log already says.
+		if err := engine.StartFC(rulesYAML); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	samples, err := fs.Sub(samplesFS, "samples")
 	if err != nil {
 		panic(err)

@@ -41,6 +41,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"serve", "[flags]", "run a local OSS endpoint that plays an OPAP over a folder", runServe},
 		{"validate", "[--strict] [--format text|json] [FILE...]", "check rules files without a request", runValidate},
 		{"dry-run", "[flags] 'KEY?QUERY'", "show which rules match a request, the plan, and the response it implies", runDryRun},
 		{"test", "[-v] [FILE...]", "run the operators' rule tests (rules_test.yaml)", runTest},

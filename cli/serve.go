@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/opaprules/opaprules/engine"
+	"github.com/opaprules/opaprules/localoss"
+	"github.com/opaprules/opaprules/rules"
+)
+
+// DefaultAccessPoint is the access point serve plays when a request's Host
+// is not an alias.
+const DefaultAccessPoint = "local"
+
+func runServe(env *Env, args []string) int {
+	fs := newFlags(env, "serve", "[--rules FILE] [--origin DIR] [--addr 127.0.0.1:8080] [--access-point NAME] [--access-key-id ID --access-key-secret SECRET]")
+	rulesFile := fs.String("rules", "", "rules file (default ./rules.yaml, else the embedded one)")
+	originDir := fs.String("origin", "", "folder playing the bucket: the path below it is the object key (default: the bundled samples)")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	ap := fs.String("access-point", DefaultAccessPoint, "access point for requests whose Host is not an alias")
+	akID := fs.String("access-key-id", "", "require clients to sign requests (V1 or V4) with this key")
+	akSecret := fs.String("access-key-secret", "", "secret of --access-key-id")
+	timeout := fs.Duration("timeout", 30*time.Second, "function timeout, as configured in Function Compute")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return usageError(env, fs, err)
+	}
+	if (*akID == "") != (*akSecret == "") {
+		return usageError(env, fs, errors.New("--access-key-id and --access-key-secret go together"))
+	}
+	name, data, err := rulesSource(env, *rulesFile)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", unwrapPathError(err))
+		return ExitFail
+	}
+	rs, err := rules.Load(name, data)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return ExitFail
+	}
+	logger := slog.New(slog.NewJSONHandler(env.Stderr, nil))
+
+	// The handler signs WriteGetObjectResponse like in production; without
+	// client keys, serve makes up a key pair for that leg only.
+	id, secret, clientAuth := *akID, *akSecret, *akID != ""
+	if !clientAuth {
+		id, secret = "LTAIlocal"+randomHex(8), randomHex(16)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
+		return ExitFail
+	}
+	endpoint := ln.Addr().String()
+	h, err := engine.New(engine.Config{
+		Rules: rs, Logger: logger, Bucket: localoss.DefaultBucket, Endpoint: "http://" + endpoint,
+		Region: localoss.DefaultRegion, RouteScheme: "http",
+		LogEvent: env.Getenv(engine.EnvLogEvent) == "1",
+	})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
+		return ExitFail
+	}
+	creds := engine.Credentials{AccessKeyID: id, AccessKeySecret: secret}
+	cfg := localoss.Config{
+		AccessKeyID: id, AccessKeySecret: secret, RequireClientAuth: clientAuth,
+		DefaultAccessPoint: *ap, Logger: logger, InvokeTimeout: *timeout + 5*time.Second,
+		Invoke: func(ctx context.Context, event []byte) error {
+			ctx, cancel := context.WithTimeout(ctx, *timeout)
+			defer cancel()
+			return h.Invoke(ctx, event, creds)
+		},
+	}
+	origin := *originDir
+	if origin != "" {
+		cfg.Dir = origin
+	} else {
+		cfg.FS = env.Samples
+		origin = "(bundled samples)"
+	}
+	srv, err := localoss.New(cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
+		return ExitFail
+	}
+	defer srv.Close()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(env.Stderr, "opaprules serve: %s on http://%s, rules %s (%d rules), access point %q (alias %s)\n",
+		origin, endpoint, name, len(rs.Rules), *ap, srv.Alias(*ap))
+	if env.Samples != nil && *originDir == "" {
+		printSamples(env, endpoint)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shutdown)
+	}()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
+		return ExitFail
+	}
+	return ExitOK
+}
+
+func printSamples(env *Env, endpoint string) {
+	entries, err := fs.ReadDir(env.Samples, ".")
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(env.Stderr, "try:")
+	for _, e := range entries {
+		if !e.IsDir() && e.Name() != "README.md" {
+			fmt.Fprintf(env.Stderr, "  curl -sS -o /dev/null -w '%%{http_code} %%{content_type} %%{size_download}\\n' 'http://%s/%s'\n", endpoint, e.Name())
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/opaprules/opaprules/actions"
+)
+
+// allowedStatus is the set of statuses WriteGetObjectResponse accepts in
+// x-oss-fwd-status.
+var allowedStatus = []int{200, 206, 301, 302, 303, 304, 400, 401, 403, 404, 405, 409, 411, 412, 416, 500, 503}
+
+// Error codes the engine itself answers with. Actions add theirs
+// (actions.Code*); the README's error table lists them all.
+const (
+	CodeNoSuchKey          = "NoSuchKey"
+	CodeServiceUnavailable = "ServiceUnavailable"
+	CodeRequestTimeout     = "RequestTimeout"
+	CodeMalformedEvent     = "MalformedEvent"
+	CodeUnsupportedCoding  = "UnsupportedContentEncoding"
+)
+
+// errorBody is OSS's error document.
+type errorBody struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	RequestID string   `xml:"RequestId"`
+}
+
+func renderError(e *actions.Error, requestID string) []byte {
+	b, err := xml.MarshalIndent(errorBody{Code: e.Code, Message: e.Message, RequestID: requestID}, "", "  ")
+	if err != nil {
+		b = []byte("<Error><Code>InternalError</Code></Error>")
+	}
+	return append([]byte(xml.Header), b...)
+}
+
+// clientError turns any error of a request into what the client sees. An
+// *actions.Error keeps its status (moved into the allowed set) and code;
+// anything else is a 500 whose detail stays in the log.
+func clientError(err error) *actions.Error {
+	if e, ok := actions.AsError(err); ok {
+		if !slices.Contains(allowedStatus, e.Status) {
+			c := *e
+			if e.Status >= 500 {
+				c.Status = http.StatusServiceUnavailable
+			} else {
+				c.Status = http.StatusBadRequest
+			}
+			return &c
+		}
+		return e
+	}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		return &actions.Error{Status: 500, Code: actions.CodeInternalError, Message: "the handler failed; the request id leads to the log", Cause: err}
+	}
+	return &actions.Error{Status: 500, Code: actions.CodeInternalError, Message: "the handler failed; the request id leads to the log", Cause: err}
+}
+
+// originError maps an origin failure to what the client gets: a missing
+// object stays a 404, a refused read a 403, other client errors pass when
+// WriteGetObjectResponse can carry them, and an origin that is down,
+// throttled or unreachable is a 503 the client may retry.
+func originError(status int, code, message string) *actions.Error {
+	switch {
+	case status == http.StatusNotFound:
+		if code == "" {
+			code = CodeNoSuchKey
+		}
+		return &actions.Error{Status: 404, Code: code, Message: orDefault(message, "The specified key does not exist.")}
+	case status == http.StatusForbidden:
+		return &actions.Error{Status: 403, Code: actions.CodeAccessDenied, Message: orDefault(message, "the origin refused to read the object")}
+	case status == http.StatusTooManyRequests || status >= 500:
+		return &actions.Error{Status: 503, Code: CodeServiceUnavailable, Message: fmt.Sprintf("the origin answered %d; retry later", status)}
+	case status >= 400 && slices.Contains(allowedStatus, status):
+		return &actions.Error{Status: status, Code: orDefault(code, http.StatusText(status)), Message: orDefault(message, "the origin refused the request")}
+	case status >= 400:
+		return &actions.Error{Status: 400, Code: orDefault(code, "InvalidRequest"), Message: fmt.Sprintf("the origin answered %d: %s", status, message)}
+	}
+	return &actions.Error{Status: 503, Code: CodeServiceUnavailable, Message: fmt.Sprintf("unexpected origin status %d", status)}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
