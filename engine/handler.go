@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opaprules/opaprules/actions"
@@ -111,11 +112,13 @@ func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (
 	if errors.Is(evErr, errNoRoute) {
 		return evErr
 	}
-	lg.requestID = ev.RequestID
-	if lg.requestID == "" {
-		lg.requestID = newRequestID()
+	requestID := ev.RequestID
+	if requestID == "" {
+		requestID = newRequestID()
 	}
+	lg.set(func(l *requestLog) { l.requestID = requestID })
 	w := &wgor{
+		ctx:      context.WithoutCancel(ctx),
 		endpoint: h.cfg.RouteScheme + "://" + ev.GetObjectContext.OutputRoute,
 		route:    ev.GetObjectContext.OutputRoute,
 		token:    ev.GetObjectContext.OutputToken,
@@ -127,60 +130,92 @@ func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (
 	out := newResponder(func(r response) error {
 		t := time.Now()
 		defer func() { lg.stage("respond", t) }()
-		lg.status, lg.bytesOut = r.status, r.size
+		lg.set(func(l *requestLog) { l.status, l.bytesOut = r.status, r.size })
 		return w.send(r)
 	})
 	// fail answers with an error unless the request was answered already.
 	fail := func(e *actions.Error) {
 		if out.claim() {
-			lg.code = e.Code
-			_ = out.deliver(errorResponse(e, lg.requestID, h.errorCacheControl))
+			lg.set(func(l *requestLog) { l.code = e.Code })
+			_ = out.deliver(errorResponse(e, requestID, h.errorCacheControl))
 		}
 	}
 
+	// The watchdog answers 503 RequestTimeout when the invocation's deadline
+	// (less a margin) or the plan's own timeout comes first; serve arms the
+	// latter. Either way the client is answered, and Invoke returns without
+	// waiting for an action that ignores its context.
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
+	wd := &watchdog{out: out, cancel: cancel, fired: make(chan struct{}), answer: func() {
+		e := &actions.Error{Status: 503, Code: CodeRequestTimeout, Message: "the transformation did not finish in time; retry later"}
+		lg.set(func(l *requestLog) { l.code, l.failure = e.Code, errors.Join(l.failure, errors.New("timed out")) })
+		_ = out.deliver(errorResponse(e, requestID, h.errorCacheControl))
+	}}
 	if dl, ok := ctx.Deadline(); ok {
-		watchdog := time.AfterFunc(time.Until(dl)-h.cfg.DeadlineMargin, func() {
-			if out.claim() {
-				cancel()
-				e := &actions.Error{Status: 503, Code: CodeRequestTimeout, Message: "the transformation did not finish in time; retry later"}
-				lg.code = e.Code
-				_ = out.deliver(errorResponse(e, lg.requestID, h.errorCacheControl))
-			}
-		})
-		defer watchdog.Stop()
+		defer wd.arm(time.Until(dl) - h.cfg.DeadlineMargin)()
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			perr := &PanicError{Where: "the handler", Value: v, Stack: debug.Stack()}
-			lg.panicked = perr
-			fail(clientError(perr))
-		}
-		// The request's own failure is in the log line; Function Compute
-		// only hears of an invocation that could not answer at all.
-		err = out.wait()
-	}()
 
-	if evErr != nil {
-		lg.failure = evErr
-		fail(&actions.Error{Status: 400, Code: CodeMalformedEvent, Message: evErr.Error()})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		defer func() {
+			if v := recover(); v != nil {
+				perr := &PanicError{Where: "the handler", Value: v, Stack: debug.Stack()}
+				lg.set(func(l *requestLog) { l.panicked = perr })
+				fail(clientError(perr))
+			}
+		}()
+		if evErr != nil {
+			lg.set(func(l *requestLog) { l.failure = evErr })
+			fail(&actions.Error{Status: 400, Code: CodeMalformedEvent, Message: evErr.Error()})
+			return
+		}
+		req, reqErr := ev.request()
+		if reqErr != nil {
+			lg.set(func(l *requestLog) { l.failure = reqErr })
+			fail(&actions.Error{Status: 400, Code: CodeMalformedEvent, Message: reqErr.Error()})
+			return
+		}
+		lg.set(func(l *requestLog) { l.key, l.accessPoint = req.Key, req.AccessPoint })
+		lg.stage("decode", lg.start)
+		o := &origin{client: h.cfg.HTTPClient, bucket: h.cfg.Bucket, endpoint: h.cfg.Endpoint, region: h.cfg.Region, creds: creds, inputURL: ev.GetObjectContext.InputOSSURL}
+		if serveErr := h.serve(work, req, o, out, wd, lg, requestID); serveErr != nil {
+			lg.set(func(l *requestLog) { l.failure = serveErr })
+			fail(clientError(asTimeout(serveErr, work)))
+		}
+	}()
+	select {
+	case <-served:
+	case <-wd.fired:
+	}
+	// The request's own failure is in the log line; Function Compute only
+	// hears of an invocation that could not answer at all.
+	return out.wait()
+}
+
+// watchdog answers for a request that ran out of time.
+type watchdog struct {
+	out    *responder
+	cancel context.CancelFunc
+	answer func()
+	once   sync.Once
+	fired  chan struct{}
+}
+
+// arm makes the watchdog fire after d; the returned func disarms it.
+func (w *watchdog) arm(d time.Duration) func() {
+	t := time.AfterFunc(max(d, 0), w.fire)
+	return func() { t.Stop() }
+}
+
+func (w *watchdog) fire() {
+	if !w.out.claim() {
 		return
 	}
-	req, reqErr := ev.request()
-	if reqErr != nil {
-		lg.failure = reqErr
-		fail(&actions.Error{Status: 400, Code: CodeMalformedEvent, Message: reqErr.Error()})
-		return
-	}
-	lg.key, lg.accessPoint = req.Key, req.AccessPoint
-	lg.stage("decode", lg.start)
-	o := &origin{client: h.cfg.HTTPClient, bucket: h.cfg.Bucket, endpoint: h.cfg.Endpoint, region: h.cfg.Region, creds: creds, inputURL: ev.GetObjectContext.InputOSSURL}
-	if serveErr := h.serve(work, req, o, out, lg); serveErr != nil {
-		lg.failure = serveErr
-		fail(clientError(asTimeout(serveErr, work)))
-	}
-	return
+	w.cancel()
+	w.answer()
+	w.once.Do(func() { close(w.fired) })
 }
 
 // asTimeout reports a request whose context ran out as a 503 RequestTimeout.
@@ -192,9 +227,9 @@ func asTimeout(err error, ctx context.Context) error {
 }
 
 // serve is one request after decoding: plan, origin, actions, response.
-func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out *responder, lg *requestLog) error {
+func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out *responder, wd *watchdog, lg *requestLog, requestID string) error {
 	rs := h.cfg.Rules
-	areq := &actions.Request{ID: lg.requestID, Key: req.Key, Method: req.Method, AccessPoint: req.AccessPoint, Header: req.Header}
+	areq := &actions.Request{ID: requestID, Key: req.Key, Method: req.Method, AccessPoint: req.AccessPoint, Header: req.Header}
 
 	// 1. Metadata first, only when a condition or template reads object.*.
 	var src *originResponse
@@ -216,10 +251,12 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 	if err != nil {
 		return err
 	}
-	lg.rules = plan.Rules
-	for _, s := range plan.Steps {
-		lg.actions = append(lg.actions, s.Name)
-	}
+	lg.set(func(l *requestLog) {
+		l.rules = plan.Rules
+		for _, s := range plan.Steps {
+			l.actions = append(l.actions, s.Name)
+		}
+	})
 
 	// 3. deny and redirect answer without the object.
 	if plan.Terminal {
@@ -244,7 +281,7 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 			}
 			lg.stage("origin", t)
 		}
-		defer func() { lg.bytesIn = src.read.n }()
+		defer func() { lg.set(func(l *requestLog) { l.bytesIn = src.read.n }) }()
 		obj := actions.NewObject(areq, nil, 0, src.header.Clone(), plan.Limits)
 		if err := Run(ctx, plan, obj); err != nil {
 			return err
@@ -266,7 +303,7 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 		}
 		lg.stage("origin", t)
 	}
-	defer func() { lg.bytesIn = src.read.n }()
+	defer func() { lg.set(func(l *requestLog) { l.bytesIn = src.read.n }) }()
 	etag := derivedETag(src.header.Get("ETag"), plan, areq)
 	modified, _ := http.ParseTime(src.header.Get("Last-Modified"))
 	if status := precondition(req.Header, etag, modified); status != 0 {
@@ -274,7 +311,7 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 		setIf(hdr, "ETag", etag)
 		setIf(hdr, "Last-Modified", src.header.Get("Last-Modified"))
 		if status == http.StatusPreconditionFailed {
-			return out.respond(errorResponse(&actions.Error{Status: status, Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold."}, lg.requestID, h.errorCacheControl))
+			return out.respond(errorResponse(&actions.Error{Status: status, Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold."}, requestID, h.errorCacheControl))
 		}
 		return out.respond(response{status: status, header: hdr})
 	}
@@ -289,15 +326,14 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 	defer obj.Close()
 
 	t = time.Now()
-	runCtx, cancel := context.WithTimeout(ctx, plan.Limits.Timeout)
-	defer cancel()
-	if err := Run(runCtx, plan, obj); err != nil {
-		return asTimeout(err, runCtx)
+	defer wd.arm(plan.Limits.Timeout)()
+	if err := Run(ctx, plan, obj); err != nil {
+		return err
 	}
-	result, n, err := obj.Result(runCtx)
+	result, n, err := obj.Result(ctx)
 	lg.stage("transform", t)
 	if err != nil {
-		return asTimeout(err, runCtx)
+		return err
 	}
 
 	hdr := obj.Header
@@ -307,7 +343,7 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 	status := obj.Status
 	if r, ok, unsatisfiable := parseRange(req.Header, n, etag, modified); ok && status == http.StatusOK {
 		if unsatisfiable {
-			e := errorResponse(&actions.Error{Status: 416, Code: "InvalidRange", Message: "The requested range is not satisfiable"}, lg.requestID, h.errorCacheControl)
+			e := errorResponse(&actions.Error{Status: 416, Code: "InvalidRange", Message: "The requested range is not satisfiable"}, requestID, h.errorCacheControl)
 			e.header.Set("Content-Range", fmt.Sprintf("bytes */%d", n))
 			return out.respond(e)
 		}

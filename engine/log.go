@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"sync"
 	"log/slog"
 	"time"
 
@@ -10,7 +11,11 @@ import (
 
 // requestLog gathers the one log line each invocation ends with: enough to
 // answer "why did this client get that" without turning on more logging.
+//
+// The request's goroutine and the watchdog both write to it, so every
+// write goes through set or stage.
 type requestLog struct {
+	mu          sync.Mutex
 	start       time.Time
 	requestID   string
 	accessPoint string
@@ -27,10 +32,20 @@ type requestLog struct {
 }
 
 func (l *requestLog) stage(name string, since time.Time) {
-	l.stages = append(l.stages, slog.Float64(name, float64(time.Since(since).Microseconds())/1000))
+	l.set(func(l *requestLog) {
+		l.stages = append(l.stages, slog.Float64(name, float64(time.Since(since).Microseconds())/1000))
+	})
+}
+
+func (l *requestLog) set(f func(*requestLog)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(l)
 }
 
 func (l *requestLog) emit(log *slog.Logger, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	level := slog.LevelInfo
 	attrs := []slog.Attr{
 		slog.String("request_id", l.requestID),

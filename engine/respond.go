@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -108,6 +109,9 @@ func errorResponse(e *actions.Error, requestID string, cacheControl func(int) st
 // SDK: V4 signing with the region, because the SDK's V1 signer leaves the
 // x-oss-write-get-object-response sub-resource out of what it signs.
 type wgor struct {
+	// ctx bounds the upload: the invocation's context, which the
+	// request's own cancellation (the watchdog's) does not end.
+	ctx      context.Context
 	endpoint string // scheme://outputRoute
 	route    string
 	token    string
@@ -144,7 +148,7 @@ func (w *wgor) send(resp response) error {
 	if resp.size > 0 && resp.body != nil {
 		data = &io.LimitedReader{R: safeReader{resp.body}, N: resp.size}
 	}
-	r, err := client.Conn.Do(http.MethodPost, "", "", map[string]interface{}{"x-oss-write-get-object-response": nil}, headers, data, 0, nil)
+	r, err := client.Conn.DoWithContext(w.ctx, http.MethodPost, "", "", map[string]interface{}{"x-oss-write-get-object-response": nil}, headers, data, 0, nil)
 	if r != nil && r.Body != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
 		r.Body.Close()

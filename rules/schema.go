@@ -138,12 +138,19 @@ func compileSchema(id string, doc []byte) (*jsonschema.Schema, error) {
 
 var printer = message.NewPrinter(language.English)
 
-// schemaCheck validates the file against the embedded schema. Our own
-// checks run first and explain problems better; a schema finding is
-// reported only where they found nothing, so each problem shows once while
-// the schema is still enforced.
+// liveSchema is the rules schema generated from this process's action
+// registry. In the shipped binary it is byte-for-byte the embedded
+// schema/rules.schema.json (TestSchemaUpToDate keeps them equal); building it
+// from the registry lets a program register actions of its own (tests do)
+// without the loader refusing them.
+var liveSchema = sync.OnceValue(SchemaJSON)
+
+// schemaCheck validates the file against the schema. Our own checks run
+// first and explain problems better; a schema finding is reported only
+// where they found nothing, so each problem shows once while the schema is
+// still enforced.
 func (l *loader) schemaCheck(value any) {
-	s, err := compileSchema(schema.RulesID, schema.Rules)
+	s, err := compileSchema(schema.RulesID, liveSchema())
 	if err != nil {
 		l.errorf(nil, "", "%v", err)
 		return
