@@ -2,8 +2,8 @@ package engine
 
 import (
 	"errors"
-	"sync"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/opaprules/opaprules/actions"
