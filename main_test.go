@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opaprules/opaprules/localoss"
+)
+
+// fcEmulator plays the Function Compute runtime API the compiled binary
+// talks to: GET .../invocation/next hands out events with the headers FC
+// sends (request id, deadline, timeout, credentials, region), and
+// .../invocation/{id}/response or /error completes them.
+type fcEmulator struct {
+	ak, sk, token, region string
+	timeout               time.Duration
+
+	queue   chan *fcInvocation
+	mu      sync.Mutex
+	pending map[string]*fcInvocation
+	seq     atomic.Int64
+	inits   atomic.Int64
+}
+
+type fcInvocation struct {
+	id       string
+	payload  []byte
+	funcType int
+	done     chan string // "response" or "error: ..."
+}
+
+func newFCEmulator() *fcEmulator {
+	return &fcEmulator{ak: "STS.testkey", sk: "stssecret", token: "sts-token-xyz", region: "cn-hangzhou", timeout: 10 * time.Second,
+		queue: make(chan *fcInvocation, 16), pending: map[string]*fcInvocation{}}
+}
+
+func (f *fcEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const prefix = "/2020-11-11/runtime/invocation/"
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if rest == "next" && r.Method == http.MethodGet {
+		var inv *fcInvocation
+		select {
+		case inv = <-f.queue:
+		case <-r.Context().Done():
+			return
+		}
+		h := w.Header()
+		h.Set("x-fc-request-id", inv.id)
+		h.Set("x-fc-function-deadline", strconv.FormatInt(time.Now().Add(f.timeout).UnixMilli(), 10))
+		h.Set("x-fc-function-timeout", strconv.Itoa(int(f.timeout.Seconds())))
+		h.Set("x-fc-access-key-id", f.ak)
+		h.Set("x-fc-access-key-secret", f.sk)
+		h.Set("x-fc-security-token", f.token)
+		h.Set("x-fc-region", f.region)
+		h.Set("x-fc-function-type", strconv.Itoa(inv.funcType))
+		w.Write(inv.payload)
+		return
+	}
+	id, kind, _ := strings.Cut(rest, "/")
+	f.mu.Lock()
+	inv := f.pending[id]
+	delete(f.pending, id)
+	f.mu.Unlock()
+	if inv == nil {
+		http.Error(w, "unknown invocation", http.StatusNotFound)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	if kind == "error" {
+		inv.done <- "error: " + string(body)
+	} else {
+		inv.done <- "response"
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// invoke runs one invocation to completion, as FC's synchronous invoke does.
+func (f *fcEmulator) invoke(ctx context.Context, funcType int, event []byte) error {
+	inv := &fcInvocation{id: fmt.Sprintf("req-%d", f.seq.Add(1)), payload: event, funcType: funcType, done: make(chan string, 1)}
+	f.mu.Lock()
+	f.pending[inv.id] = inv
+	f.mu.Unlock()
+	f.queue <- inv
+	select {
+	case res := <-inv.done:
+		if res != "response" {
+			return fmt.Errorf("function %s", res)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// buildBinary builds the command as it is deployed: static, without cgo.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "opaprules")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-tags", "nodynamic", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestFunctionComputeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	const text = "line one: mail ops@example.com\n"
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte(text), 0o644)
+	os.MkdirAll(filepath.Join(dir, "private"), 0o755)
+	os.WriteFile(filepath.Join(dir, "private", "p.txt"), []byte(text), 0o644)
+	rulesFile := filepath.Join(dir, "..", "rules.yaml")
+	os.WriteFile(rulesFile, []byte(`version: 1
+rules:
+  - name: private
+    when: key startsWith "private/"
+    actions: [{deny: {status: 404}}]
+  - name: download
+    when: query.dl == "1"
+    actions: [{headers: {content_disposition: attachment, filename: "${ base }"}}]
+`), 0o644)
+
+	fcEmu := newFCEmulator()
+	fcSrv := httptest.NewServer(fcEmu)
+	defer fcSrv.Close()
+	oss, err := localoss.New(localoss.Config{
+		Dir: dir, AccessKeyID: fcEmu.ak, AccessKeySecret: fcEmu.sk, SecurityToken: fcEmu.token,
+		Invoke: func(ctx context.Context, event []byte) error { return fcEmu.invoke(ctx, 0, event) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oss.Close()
+	ossSrv := httptest.NewServer(oss)
+	defer ossSrv.Close()
+
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"FC_RUNTIME_API="+strings.TrimPrefix(fcSrv.URL, "http://"),
+		"OPAPRULES_RULES="+rulesFile,
+		"OPAPRULES_ROUTE_SCHEME=http",
+		"OPAPRULES_BUCKET="+localoss.DefaultBucket,
+		"OPAPRULES_ENDPOINT="+ossSrv.URL,
+	)
+	var logs strings.Builder
+	var logMu sync.Mutex
+	cmd.Stdout, cmd.Stderr = lockedWriter{&logs, &logMu}, lockedWriter{&logs, &logMu}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("function output:\n%s", logs.String())
+			logMu.Unlock()
+		}
+	}()
+
+	// The initializer runs first, as FC does when an instance starts.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fcEmu.invoke(ctx, 1, []byte("{}")); err != nil {
+		t.Fatalf("initializer: %v", err)
+	}
+
+	client := &http.Client{Timeout: 20 * time.Second}
+	get := func(path string) (int, http.Header, string) {
+		resp, err := client.Get(ossSrv.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	if status, _, body := get("/a.txt"); status != 200 || body != text {
+		t.Errorf("passthrough: %d %q", status, body)
+	}
+	if status, h, _ := get("/a.txt?dl=1"); status != 200 || h.Get("Content-Disposition") != `attachment; filename="a.txt"` {
+		t.Errorf("headers: %d %v", status, h)
+	}
+	if status, _, body := get("/private/p.txt"); status != 404 || !strings.Contains(body, "<Code>NoSuchKey</Code>") {
+		t.Errorf("deny: %d %s", status, body)
+	}
+	st := oss.Stats()
+	if st.WGORAccepted != 3 || st.WGORRejectedTotal() != 0 || st.OriginGets != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	// Each log line is written once the response is out; give the last one a moment.
+	var out string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		logMu.Lock()
+		out = logs.String()
+		logMu.Unlock()
+		if strings.Count(out, `"msg":"request"`) >= 3 {
+			break
+		}
+	}
+	if !strings.Contains(out, `"msg":"initializer"`) || strings.Count(out, `"msg":"request"`) < 3 {
+		t.Errorf("expected an initializer line and one JSON line per request in:\n%s", out)
+	}
+}
+
+type lockedWriter struct {
+	b  *strings.Builder
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
