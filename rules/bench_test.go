@@ -25,14 +25,14 @@ func loadBench(b *testing.B) *RuleSet {
 func BenchmarkEvaluate100(b *testing.B) {
 	rs := loadBench(b)
 	req := &Request{
-		Key:         "img/photos/2024/cat.jpg",
+		Key:         "img/photos/2024/cat.png",
 		RawQuery:    "w=200&h=100",
 		Method:      "GET",
 		Bucket:      "assets",
-		AccessPoint: "img-public",
+		AccessPoint: "img",
 		IP:          "203.0.113.7",
 		Header: http.Header{
-			"Accept":     {"image/avif,image/webp,image/apng,image/*,*/*;q=0.8"},
+			"Accept":     {"image/png,image/*;q=0.8,*/*;q=0.5"},
 			"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"},
 			"Referer":    {"https://img.example.com/gallery"},
 		},
