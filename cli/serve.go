@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -116,16 +117,22 @@ func runServe(env *Env, args []string) int {
 	return ExitOK
 }
 
+// printSamples shows requests that exercise the default rules on the
+// bundled samples.
 func printSamples(env *Env, endpoint string) {
-	entries, err := fs.ReadDir(env.Samples, ".")
-	if err != nil {
-		return
-	}
 	fmt.Fprintln(env.Stderr, "try:")
-	for _, e := range entries {
-		if !e.IsDir() && e.Name() != "README.md" {
-			fmt.Fprintf(env.Stderr, "  curl -sS -o /dev/null -w '%%{http_code} %%{content_type} %%{size_download}\\n' 'http://%s/%s'\n", endpoint, e.Name())
+	for _, r := range []struct{ path, what string }{
+		{"photos/landscape.jpg?w=400", "thumbnail with a credit line (add -H 'Accept: image/webp' for WebP)"},
+		{"photos/portrait-exif-rotated.jpg?w=200", "EXIF rotation applied, metadata stripped"},
+		{"animations/bounce.gif?w=120", "every frame resized"},
+		{"exports/customers.csv", "personal data masked"},
+		{"private/payroll.txt", "refused with an OSS XML error"},
+		{"docs/readme.txt?download=1", "passthrough with a download name"},
+	} {
+		if _, err := fs.Stat(env.Samples, strings.SplitN(r.path, "?", 2)[0]); err != nil {
+			continue
 		}
+		fmt.Fprintf(env.Stderr, "  curl -sSi 'http://%s/%s'   # %s\n", endpoint, r.path, r.what)
 	}
 }
 
