@@ -65,7 +65,7 @@ type Redact struct {
 	Fill      string         `yaml:"fill" enum:"solid,pixelate,blur" doc:"image mode: solid (default; the only fill that cannot be partly undone), pixelate or blur"`
 	Color     Color          `yaml:"color" doc:"image mode, solid fill: the colour the pixels are replaced with (default black)"`
 	BlockSize int            `yaml:"block_size" min:"0" max:"1024" doc:"image mode, pixelate: block size in pixels (default a sixth of the region's shorter side, at least 8)"`
-	Sigma     float64        `yaml:"sigma" min:"0" max:"500" doc:"image mode, blur: strength in pixels (default a sixth of the region's shorter side, at least 4)"`
+	Sigma     float64        `yaml:"sigma" min:"0" max:"500" doc:"image mode, blur: strength in pixels, the Gaussian's sigma (default a sixth of the region's shorter side, 4 to 500)"`
 
 	// prepared holds the compiled redactor, shared by per-request copies.
 	prepared *redactPrepared
@@ -281,7 +281,7 @@ func (r *Redact) Prepare() error {
 }
 
 // redactPrepared is the compiled text redactor. For the hash style the key
-// is read from the environment per request (see redactor), so a rule set
+// is read from the environment per request (see redactorFor), so a rule set
 // can be checked where the secret is absent (CI, a laptop) and the key can
 // come with the deployment only.
 type redactPrepared struct {
@@ -348,7 +348,7 @@ func (r *Redact) prepare() (*redactPrepared, error) {
 	return p, nil
 }
 
-// redactor returns the compiled redactor, with the current key for the
+// redactorFor returns the compiled redactor, with the current key for the
 // hash style. A missing or short key is the deployment's fault: a 500 that
 // names the variable in the log, never to the client.
 func (p *redactPrepared) redactorFor() (*pii.Redactor, error) {
