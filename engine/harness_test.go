@@ -104,7 +104,7 @@ func (s *sleeper) Apply(ctx context.Context, obj *actions.Object) error {
 // env is one test's world: a bucket folder, a local OSS server playing the
 // access point, and the handler invoked by it the way FC would.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	srv     *localoss.Server
 	ts      *httptest.Server
@@ -114,6 +114,8 @@ type env struct {
 	// mangle, when set, edits the event before the handler sees it.
 	mangle     func([]byte) []byte
 	invokeErrs atomic.Int64
+	// durations, when set, receives how long each Invoke took.
+	durations chan time.Duration
 }
 
 const (
@@ -121,7 +123,7 @@ const (
 	testSK = "testsecret"
 )
 
-func newEnv(t *testing.T, rulesYAML string, files map[string]string) *env {
+func newEnv(t testing.TB, rulesYAML string, files map[string]string) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), fcTimeout: 10 * time.Second}
 	for name, content := range files {
@@ -159,7 +161,11 @@ func (e *env) start(rs *rules.RuleSet, cfg localoss.Config) *env {
 		}
 		ctx, cancel := context.WithTimeout(ctx, e.fcTimeout)
 		defer cancel()
+		start := time.Now()
 		err := e.handler.Invoke(ctx, event, creds)
+		if e.durations != nil {
+			e.durations <- time.Since(start)
+		}
 		if err != nil {
 			e.invokeErrs.Add(1)
 		}
