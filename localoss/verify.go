@@ -141,7 +141,13 @@ func (s *Server) verifyV1Header(r *http.Request, q url.Values, in authInput, cre
 	if e := s.checkToken(token); e != nil {
 		return nil, e
 	}
+	// Clients that cannot set Date (browsers; the Node SDK ali-oss by
+	// default) send x-oss-date, which then fills the date slot of the
+	// string to sign, as OSS allows.
 	date := r.Header.Get("Date")
+	if date == "" {
+		date = r.Header.Get("x-oss-date")
+	}
 	if date == "" {
 		return nil, errAccessDenied("The Date header is missing.")
 	}
