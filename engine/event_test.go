@@ -9,9 +9,9 @@ import (
 func TestDecodeEvent(t *testing.T) {
 	const route = `"getObjectContext":{"outputRoute":"fc-ap.oss-cn-hangzhou.oss-object-process.aliyuncs.com","outputToken":"OSSV1#a+b/c=="`
 	for _, tc := range []struct {
-		name, event                string
+		name, event               string
 		key, query, ap, alias, ip string
-		header                     [2]string
+		header                    [2]string
 	}{
 		{
 			name:  "alias host, headers as strings",
