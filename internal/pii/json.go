@@ -17,7 +17,9 @@ import (
 // becomes "****...1111"), true, false and null stay as they are, and an
 // object or array has each of its strings and numbers redacted so, keeping
 // its shape. Strings that are not selected are run through the detectors
-// and patterns. Object keys are never changed.
+// and patterns, and so are integer literals of eight or more digits (phone
+// and card numbers are often stored as numbers): one with a hit becomes a
+// string holding the replacement. Object keys are never changed.
 //
 // The output is the input byte for byte except for the strings and numbers
 // that were redacted: whitespace, key order, escapes and number literals

@@ -447,7 +447,9 @@ func (p *jsonRW) number(c byte) error {
 	}
 	p.raw = num
 	if !validNumber(num) {
-		return synErr("bad number %q", num)
+		// The literal is not quoted: it may be personal data, and this
+		// message ends up in logs.
+		return synErr("bad number literal of %d bytes", len(num))
 	}
 	if p.isWhole() {
 		p.val = p.e.replacement(p.val[:0], num, detField)
@@ -455,8 +457,29 @@ func (p *jsonRW) number(c byte) error {
 		p.w.Write(p.enc)
 		return nil
 	}
+	// Phone numbers, card numbers and IDs are often stored as JSON
+	// numbers; a long integer gets the detectors like a string would, and
+	// a hit becomes a string holding the replacement.
+	if p.scan && len(num) >= 8 && isInteger(num) {
+		p.val = p.e.appendText(p.val[:0], num)
+		if p.e.hits > 0 {
+			p.enc = appendJSONString(p.enc[:0], p.val)
+			p.w.Write(p.enc)
+			return nil
+		}
+	}
 	p.w.Write(num)
 	return nil
+}
+
+// isInteger reports whether a number literal has only digits.
+func isInteger(num []byte) bool {
+	for _, c := range num {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // validNumber checks JSON's number grammar:

@@ -315,3 +315,21 @@ func TestRedactSpooled(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Numbers that are personal data are found even when JSON stores them as
+// numbers; other numbers stay numbers, byte for byte.
+func TestJSONNumbersScanned(t *testing.T) {
+	r, err := New(Config{Style: StyleEntity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := `{"phone": 13812345678, "card": 4111111111111111, "qty": 12345678, "price": 19.99, "ts": 1732350000000, "neg": -13812345678}` + "\n"
+	var out strings.Builder
+	if _, err := r.Redact(&out, strings.NewReader(in), KindJSON); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"phone": "[PHONE]", "card": "[BANK_CARD]", "qty": 12345678, "price": 19.99, "ts": 1732350000000, "neg": -13812345678}` + "\n"
+	if out.String() != want {
+		t.Errorf("got  %s\nwant %s", out.String(), want)
+	}
+}
