@@ -61,6 +61,14 @@ type Varier interface {
 	Vary(req *Request) (header, key string)
 }
 
+// Fingerprinter is implemented by actions whose output depends on state
+// outside their parameters, such as a key read from the environment per
+// request. The fingerprint (never the secret itself) feeds the derived
+// ETag, so rotating the key changes the ETag along with the bytes.
+type Fingerprinter interface {
+	Fingerprint() string
+}
+
 // Warmer is implemented by actions with an expensive first use, such as a
 // WebAssembly codec that compiles on first call. The engine calls Warm for
 // every action of the loaded rules in the FC initializer, so the cost lands

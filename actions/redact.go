@@ -3,7 +3,9 @@ package actions
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -108,6 +110,17 @@ const (
 var hashKeyEnvName = regexp.MustCompile(`^OPAPRULES_[A-Za-z0-9_]+$`)
 
 func (r *Redact) imageMode() bool { return len(r.Regions) > 0 }
+
+// Fingerprint identifies the hash key in use, so tokens made with a
+// rotated key get a new ETag. Other styles depend on nothing outside the
+// parameters.
+func (r *Redact) Fingerprint() string {
+	if r.style() != pii.StyleHash || r.HashKeyEnv == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("opaprules redact key\x00" + os.Getenv(r.HashKeyEnv)))
+	return hex.EncodeToString(sum[:8])
+}
 
 // hashLengthSet tells a hash_length given from the default, which is 16
 // from the loader and 0 in a struct built by hand.

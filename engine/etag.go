@@ -14,7 +14,8 @@ import (
 // derivedETag names the bytes a transforming plan makes from one origin
 // object: it hashes the origin's ETag, the build (encoders change between
 // versions), every step with its resolved parameters, and the request
-// inputs an action negotiated on (format: auto's accepted formats). Equal
+// inputs an action negotiated on (format: auto's accepted formats), and any
+// outside state an action declares (a redaction key's fingerprint). Equal
 // ETags mean equal bytes, so a CDN or browser can revalidate with
 // If-None-Match and get a 304 without the plan running. Without an origin
 // ETag there is no honest ETag to give, and none is given.
@@ -40,6 +41,9 @@ func derivedETag(originETag string, plan *rules.Plan, req *actions.Request) stri
 			name, key := v.Vary(req)
 			write(name)
 			write(key)
+		}
+		if f, ok := s.Action.(actions.Fingerprinter); ok {
+			write(f.Fingerprint())
 		}
 	}
 	return `"` + hex.EncodeToString(h.Sum(nil)[:20]) + `"`

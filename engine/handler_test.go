@@ -471,3 +471,21 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Errorf("stats %+v, invoke errors %d", st, e.invokeErrs.Load())
 	}
 }
+
+// Rotating a redaction key changes the bytes, so it must change the ETag.
+func TestETagFollowsRedactionKey(t *testing.T) {
+	t.Setenv("OPAPRULES_TEST_HASH_KEY", "first-key-of-16-bytes-or-more")
+	e := newEnv(t, `rules:
+  - name: pii
+    actions: [{redact: {style: hash, hash_key_env: OPAPRULES_TEST_HASH_KEY}}]
+`, map[string]string{"a.txt": "mail ops@example.com\n"})
+	first := e.get("/a.txt")
+	t.Setenv("OPAPRULES_TEST_HASH_KEY", "second-key-of-16-bytes-or-more")
+	second := e.get("/a.txt")
+	if first.status != 200 || second.status != 200 || first.body == second.body {
+		t.Fatalf("bodies: %q %q", first.body, second.body)
+	}
+	if first.header.Get("ETag") == second.header.Get("ETag") {
+		t.Error("a rotated key kept the ETag")
+	}
+}
