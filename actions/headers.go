@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"maps"
 	"mime"
 	"slices"
 	"strings"
@@ -46,7 +47,7 @@ func (h *Headers) Validate() error {
 			return err
 		}
 	}
-	for _, name := range sortedKeys(h.Set) {
+	for _, name := range slices.Sorted(maps.Keys(h.Set)) {
 		if err := checkSettable(name); err != nil {
 			return err
 		}
@@ -86,18 +87,9 @@ func checkSettable(name string) error {
 	return nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Apply sets the headers on the response.
 func (h *Headers) Apply(_ context.Context, obj *Object) error {
-	for _, name := range sortedKeys(h.Set) {
+	for _, name := range slices.Sorted(maps.Keys(h.Set)) {
 		obj.Header.Set(name, h.Set[name])
 	}
 	set := func(name, v string) {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -55,10 +54,6 @@ func clientError(err error) *actions.Error {
 			return &c
 		}
 		return e
-	}
-	var pe *PanicError
-	if errors.As(err, &pe) {
-		return &actions.Error{Status: 500, Code: actions.CodeInternalError, Message: "the handler failed; the request id leads to the log", Cause: err}
 	}
 	return &actions.Error{Status: 500, Code: actions.CodeInternalError, Message: "the handler failed; the request id leads to the log", Cause: err}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -242,7 +243,7 @@ func runCase(rs *rules.RuleSet, c Case, covered map[string]bool) Result {
 	if x.ErrorCode != "" && errCode != x.ErrorCode {
 		fail("error_code: got %q, want %q", errCode, x.ErrorCode)
 	}
-	for _, name := range sortedKeys(x.Headers) {
+	for _, name := range slices.Sorted(maps.Keys(x.Headers)) {
 		want, got := x.Headers[name], header.Get(name)
 		if got != want {
 			if want == "" {
@@ -260,15 +261,6 @@ func list(s []string) string {
 		return "[]"
 	}
 	return "[" + strings.Join(s, ", ") + "]"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func buildRequest(r Request) (*rules.Request, error) {
