@@ -286,15 +286,18 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 			lg.stage("origin", t)
 		}
 		defer func() { lg.set(func(l *requestLog) { l.bytesIn = src.read.n }) }()
-		obj := actions.NewObject(areq, nil, 0, src.header.Clone(), plan.Limits)
+		obj := actions.NewObject(areq, src.body, src.length, src.header.Clone(), plan.Limits)
+		defer obj.Close()
 		if err := Run(ctx, plan, obj); err != nil {
 			return err
 		}
-		var body io.Reader
-		if src.length > 0 {
-			body = src.body
+		// OSS always sends Content-Length; should an origin not, the body
+		// is spooled to learn it, as WriteGetObjectResponse needs it first.
+		body, n, err := obj.Result(ctx)
+		if err != nil {
+			return err
 		}
-		return out.respond(response{status: src.status, header: obj.Header, body: body, size: max(src.length, 0)})
+		return out.respond(response{status: src.status, header: obj.Header, body: body, size: n})
 	}
 
 	// 5. A transformation: the whole original, whatever the client's
