@@ -69,6 +69,16 @@ func FuzzDecode(f *testing.F) {
 			// Touch the corners to catch short planes.
 			img.At(b.Max.X-1, b.Max.Y-1)
 			img.At(0, b.Max.Y-1)
+			// Sharper chroma changes the planes, not the parse.
+			sharp, err := Decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true})
+			if err != nil {
+				t.Fatalf("scale %d: plain decode succeeded, SharpChroma: %v", s, err)
+			}
+			if sharp.Bounds() != b {
+				t.Fatalf("scale %d: SharpChroma bounds %v, plain %v", s, sharp.Bounds(), b)
+			}
+			sharp.At(b.Max.X-1, b.Max.Y-1)
+			sharp.At(0, b.Max.Y-1)
 		}
 	})
 }

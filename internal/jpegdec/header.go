@@ -104,8 +104,13 @@ type component struct {
 	rbw, rbh int
 
 	// Output plane at the reduced scale, covering the padded block grid.
+	// shift is this component's own scale (log2): the decoder's, or less
+	// for chroma decoded sharper (Options.SharpChroma); slots are the
+	// coefficients its IDCT reads.
 	pix    []byte
 	stride int
+	shift  uint
+	slots  *slotMap
 
 	// Progressive state: nslots coefficients per block (only the ones the
 	// reduced IDCT reads) and a bitmap of which zig-zag positions are
@@ -133,8 +138,9 @@ type scanHeader struct {
 type decoder struct {
 	src source
 
-	shift     uint // log2 of the scale
-	maxPixels int64
+	shift       uint // log2 of the scale
+	sharpChroma bool
+	maxPixels   int64
 
 	width, height int
 	ncomp         int
@@ -165,8 +171,6 @@ type decoder struct {
 	fake   int // zero bytes made up past a marker or the end of input
 	eobrun int
 	err    error
-
-	slots slotMap
 }
 
 // readHeaders parses markers up to (not including) the first SOS.
@@ -451,6 +455,29 @@ func (d *decoder) processSOF(p []byte, progressive bool) error {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// chromaBoost is how many halvings of the scale component c can undo
+// (Options.SharpChroma): as many as the scale has, and as its subsampling
+// allows on both axes at once, since the reduced IDCTs are square. Like
+// libjpeg, which scales chroma up by IDCT rather than by upsampling, a
+// 1/2 decode of 4:2:0 gets full-resolution chroma, matching its luma.
+func (d *decoder) chromaBoost(c *component) uint {
+	if d.hmax%c.h != 0 || d.vmax%c.v != 0 {
+		return 0
+	}
+	rh, rv := d.hmax/c.h, d.vmax/c.v
+	b := uint(0)
+	for b < d.shift && rh%2 == 0 && rv%2 == 0 {
+		b++
+		rh, rv = rh/2, rv/2
+	}
+	return b
+}
+
+// effH and effV are c's sampling factors as its plane holds it: its
+// declared ones, multiplied back up by its chroma boost.
+func (d *decoder) effH(c *component) int { return c.h << (d.shift - c.shift) }
+func (d *decoder) effV(c *component) int { return c.v << (d.shift - c.shift) }
+
 func (d *decoder) isRGB() bool {
 	if d.ncomp != 3 || d.jfif {
 		return false
@@ -589,14 +616,18 @@ func (d *decoder) allocate() error {
 	if blocks > 8*int64(len(d.src.buf)-d.src.pos) {
 		return errImpossibleSize
 	}
-	d.slots = slotMaps[d.shift]
-	bs := 8 >> d.shift
 	for i := 0; i < d.ncomp; i++ {
 		c := &d.comp[i]
+		c.shift = d.shift
+		if d.sharpChroma {
+			c.shift -= d.chromaBoost(c)
+		}
+		c.slots = &slotMaps[c.shift]
+		bs := 8 >> c.shift
 		c.stride = c.bw * bs
 		c.pix = make([]byte, c.stride*c.bh*bs)
 		if d.progressive {
-			c.coefs = make([]int16, c.bw*c.bh*d.slots.n)
+			c.coefs = make([]int16, c.bw*c.bh*c.slots.n)
 			c.nz = make([]uint64, c.bw*c.bh)
 		}
 	}

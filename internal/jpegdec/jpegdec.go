@@ -22,7 +22,8 @@
 //
 // Output types follow image/jpeg: *image.Gray, *image.YCbCr (with the file's
 // chroma subsampling when image.YCbCrSubsampleRatio can express it, 4:4:4
-// after nearest-neighbour upsampling otherwise), *image.RGBA for RGB files and
+// after nearest-neighbour upsampling otherwise; [Options.SharpChroma] makes
+// reduced decodes less subsampled), *image.RGBA for RGB files and
 // *image.CMYK for 4-component files. Like image/jpeg, truncated or corrupt
 // entropy-coded data is an error rather than a partial image.
 //
@@ -94,6 +95,16 @@ type Options struct {
 	// allocating anything large if Width*Height (full size, whatever the
 	// scale) exceeds it.
 	MaxPixels int64
+	// SharpChroma decodes subsampled chroma with larger reduced IDCTs
+	// at scales 2, 4 and 8, up to the luma's resolution, the way libjpeg
+	// scales chroma "via IDCT scaling rather than upsampling": a 1/2
+	// decode of a 4:2:0 file then has 1/2-scale chroma too and comes out
+	// as 4:4:4, where without it the chroma is at 1/4 and every chroma
+	// sample is the box average of a 4×4 luma area (fine to show, but it
+	// leaves a resampler that shrinks further no margin on chroma). Only
+	// subsampling by the same power of two on both axes can be undone
+	// (4:2:0 fully, 4:1:0 to 4:2:2); other layouts decode as without it.
+	SharpChroma bool
 }
 
 // maxScans bounds the work a hostile progressive file can cause: every scan
@@ -112,7 +123,28 @@ func DecodeConfig(r io.Reader) (Config, error) {
 
 // Decode decodes a JPEG at 1/opts.Scale of its size.
 func Decode(r io.Reader, opts Options) (image.Image, error) {
-	scale := opts.Scale
+	if _, err := shiftOf(opts.Scale); err != nil {
+		return nil, err
+	}
+	data, err := readAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeBytes(data, opts)
+}
+
+// DecodeBytes is Decode on a JPEG already in memory, without copying it
+// first. The decoder only reads data; it must not change during the call.
+func DecodeBytes(data []byte, opts Options) (image.Image, error) {
+	shift, err := shiftOf(opts.Scale)
+	if err != nil {
+		return nil, err
+	}
+	d := decoder{src: source{buf: data}, shift: shift, sharpChroma: opts.SharpChroma, maxPixels: opts.MaxPixels}
+	return d.decode()
+}
+
+func shiftOf(scale int) (uint, error) {
 	if scale == 0 {
 		scale = 1
 	}
@@ -127,14 +159,9 @@ func Decode(r io.Reader, opts Options) (image.Image, error) {
 	case 8:
 		shift = 3
 	default:
-		return nil, UnsupportedError("scale must be 1, 2, 4 or 8")
+		return 0, UnsupportedError("scale must be 1, 2, 4 or 8")
 	}
-	data, err := readAll(r)
-	if err != nil {
-		return nil, err
-	}
-	d := decoder{src: source{buf: data}, shift: shift, maxPixels: opts.MaxPixels}
-	return d.decode()
+	return shift, nil
 }
 
 // ScaleFor returns the scale Decode should use when the image will be

@@ -54,11 +54,13 @@ func (d *decoder) assemble() (image.Image, error) {
 // which require full-resolution luma and identical chroma planes.
 func (d *decoder) subsampleRatio() (image.YCbCrSubsampleRatio, bool) {
 	y, cb, cr := &d.comp[0], &d.comp[1], &d.comp[2]
-	if cb.h != cr.h || cb.v != cr.v || y.h != d.hmax || y.v != d.vmax ||
-		y.h%cb.h != 0 || y.v%cb.v != 0 {
+	yh, yv := d.effH(y), d.effV(y)
+	cbh, cbv := d.effH(cb), d.effV(cb)
+	if cbh != d.effH(cr) || cbv != d.effV(cr) || yh != d.hmax || yv != d.vmax ||
+		yh%cbh != 0 || yv%cbv != 0 {
 		return 0, false
 	}
-	switch [2]int{y.h / cb.h, y.v / cb.v} {
+	switch [2]int{yh / cbh, yv / cbv} {
 	case [2]int{1, 1}:
 		return image.YCbCrSubsampleRatio444, true
 	case [2]int{2, 1}:
@@ -79,13 +81,14 @@ func (d *decoder) subsampleRatio() (image.YCbCrSubsampleRatio, bool) {
 // starting at byte off) with nearest-neighbour replication, the way
 // image/jpeg expands subsampled channels.
 func (d *decoder) upsample(c *component, dst []byte, step, off, w, h int) {
+	ch, cv := d.effH(c), d.effV(c)
 	xs := make([]int, w)
 	for x := range xs {
-		xs[x] = x * c.h / d.hmax
+		xs[x] = x * ch / d.hmax
 	}
 	rowStride := w * step
 	for y := 0; y < h; y++ {
-		src := c.pix[(y*c.v/d.vmax)*c.stride:]
+		src := c.pix[(y*cv/d.vmax)*c.stride:]
 		out := dst[y*rowStride+off:]
 		for x, sx := range xs {
 			out[x*step] = src[sx]

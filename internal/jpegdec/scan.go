@@ -152,9 +152,9 @@ func (d *decoder) decodeDC(c *component, h *huffTable) int32 {
 // planes, one block at a time: no coefficient storage at any scale.
 func (d *decoder) sequentialScan(s *scanHeader) error {
 	var blk [64]int32
-	shift := d.shift
-	bs := 8 >> shift
 	return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
+		shift := c.shift
+		bs := 8 >> shift
 		q := &d.quant[c.tq]
 		dc := d.decodeDC(c, &d.huff[0][sc.td])
 		ac := &d.huff[1][sc.ta]
@@ -288,7 +288,6 @@ func (d *decoder) skipAC(h *huffTable) {
 // progressiveScan decodes one scan of a progressive file into the
 // coefficient store.
 func (d *decoder) progressiveScan(s *scanHeader) error {
-	ns := d.slots.n
 	al := s.al
 	switch {
 	case s.ss == 0 && s.ah == 0:
@@ -297,7 +296,7 @@ func (d *decoder) progressiveScan(s *scanHeader) error {
 		}
 		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
 			dc := d.decodeDC(c, &d.huff[0][sc.td])
-			c.coefs[(by*c.bw+bx)*ns] = int16(dc << al)
+			c.coefs[(by*c.bw+bx)*c.slots.n] = int16(dc << al)
 			return d.err == nil
 		})
 	case s.ss == 0:
@@ -307,7 +306,7 @@ func (d *decoder) progressiveScan(s *scanHeader) error {
 				bits, n = d.fill(bits, n)
 			}
 			if bits>>63 != 0 {
-				c.coefs[(by*c.bw+bx)*ns] |= 1 << al
+				c.coefs[(by*c.bw+bx)*c.slots.n] |= 1 << al
 			}
 			d.bits, d.nbits = bits<<1, n-1
 			return d.err == nil
@@ -332,10 +331,10 @@ func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
 		d.eobrun--
 		return
 	}
-	ns := d.slots.n
+	ns := c.slots.n
 	vals := c.coefs[bi*ns : bi*ns+ns : bi*ns+ns]
 	nz := c.nz[bi]
-	ofZig := &d.slots.ofZig
+	ofZig := &c.slots.ofZig
 	bits, n := d.bits, d.nbits
 	for k := ss; k <= se; k++ {
 		if n < 32 {
@@ -399,10 +398,10 @@ func bitRange(lo, hi uint) uint64 {
 // The non-zero bitmap lets it jump between the positions that matter
 // instead of walking the band one coefficient at a time.
 func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) {
-	ns := d.slots.n
+	ns := c.slots.n
 	vals := c.coefs[bi*ns : bi*ns+ns : bi*ns+ns]
 	nz := c.nz[bi]
-	ofZig := &d.slots.ofZig
+	ofZig := &c.slots.ofZig
 	p1 := int16(1) << al
 	bits, n := d.bits, d.nbits
 	k, end := uint(ss), uint(se)+1
@@ -520,11 +519,11 @@ func refineCoef(vals []int16, sl int8, p1 int16) {
 // reconstruct turns the progressive coefficient store into samples.
 func (d *decoder) reconstruct() {
 	var blk [64]int32
-	sm := &d.slots
-	ns := sm.n
-	bs := 8 >> d.shift
 	for ci := 0; ci < d.ncomp; ci++ {
 		c := &d.comp[ci]
+		sm := c.slots
+		ns := sm.n
+		bs := 8 >> c.shift
 		var qn [64]int32
 		for k, p := range unzig {
 			qn[p] = d.quant[c.tq][k]
@@ -534,7 +533,7 @@ func (d *decoder) reconstruct() {
 				bi := by*c.bw + bx
 				vals := c.coefs[bi*ns : bi*ns+ns]
 				off := by*bs*c.stride + bx*bs
-				if d.shift == 3 {
+				if c.shift == 3 {
 					c.pix[off] = idct1(int32(vals[0]) * qn[0])
 					continue
 				}
@@ -548,7 +547,7 @@ func (d *decoder) reconstruct() {
 						blk[p] = int32(vals[sl]) * qn[p]
 					}
 				}
-				switch d.shift {
+				switch c.shift {
 				case 0:
 					idct8(&blk, c.pix[off:], c.stride)
 				case 1:
