@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/color"
 	"net/http"
 	"slices"
@@ -70,6 +71,13 @@ type imageState struct {
 	// changed records whether any action (or auto-orientation) changed
 	// pixels since decoding, for skip-if-larger.
 	changed bool
+	// shrunk is the image as a shrink-on-load decode returned it, smaller
+	// than the source; full is the size it stands for and extent where
+	// that lies in its pixels (see imageio.ShrinkExtent). They apply only
+	// while img is still that image (see shrinkOf).
+	shrunk *Image
+	full   image.Point
+	extent imageio.Rect
 }
 
 // decodeOptions are what the first image action of a plan may ask of the
@@ -112,12 +120,13 @@ func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, e
 	if err := o.checkSource(cfg); err != nil {
 		return nil, err
 	}
-	release, err := acquireImageMemory(ctx, int64(o.Limits.MemoryBudget), imageio.MemoryEstimate(cfg))
+	dopts := imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target}
+	release, err := acquireImageMemory(ctx, int64(o.Limits.MemoryBudget), imageio.MemoryEstimate(cfg, dopts))
 	if err != nil {
 		return nil, err
 	}
 	o.OnClose(release)
-	img, err := imageio.Decode(data, cfg, imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target})
+	img, err := imageio.Decode(data, cfg, dopts)
 	if err != nil {
 		return nil, decodeError(err)
 	}
@@ -125,7 +134,26 @@ func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, e
 	st.img, st.src, st.cfg = img, data, cfg
 	st.meta = imageio.ReadMetadata(cfg.Format, data)
 	st.changed = img.Orientation != cfg.Orientation
+	if f := imageio.Shrink(cfg, dopts); f > 1 {
+		w, h := cfg.Width, cfg.Height
+		if dopts.AutoOrient && cfg.Orientation >= 5 {
+			w, h = h, w
+		}
+		st.shrunk, st.full, st.extent = img, image.Pt(w, h), imageio.ShrinkExtent(cfg, dopts, f)
+		st.changed = true
+	}
 	return img, nil
+}
+
+// shrinkOf says whether img is a shrink-on-load decode, still as decoded,
+// and if so the full size it stands for and where in its pixels that
+// lies. A resize of it computes its geometry from the full size, so the
+// result has the same size (and rounding) as after a full decode.
+func (o *Object) shrinkOf(img *Image) (full image.Point, extent imageio.Rect, ok bool) {
+	if st := o.img; st != nil && st.shrunk != nil && st.shrunk == img && st.img == img {
+		return st.full, st.extent, true
+	}
+	return img.Bounds().Size(), imageio.Rect{}, false
 }
 
 func decodeError(err error) error {
@@ -185,6 +213,8 @@ func (o *Object) SetImage(img *Image) {
 	st := o.imageState()
 	st.img = img
 	st.changed = true
+	// Let the shrink-on-load decode go: it is garbage once replaced.
+	st.shrunk = nil
 }
 
 // Output returns the encoding settings the plan ends with, for convert to set.

@@ -7,6 +7,8 @@ import (
 	"math"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/opaprules/opaprules/internal/imageio"
 )
 
 func init() {
@@ -121,7 +123,11 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 		return err
 	}
 	b := img.Bounds()
-	scaled, out := r.geometry(b.Dx(), b.Dy())
+	// After a shrink-on-load decode the geometry still follows the
+	// source's full size: the decoded picture is only a head start, and
+	// its resampling reads exactly the part that is picture.
+	src, extent, shrunk := obj.shrinkOf(img)
+	scaled, out := r.geometry(src.X, src.Y)
 	if err := obj.checkOutputSize(max(scaled.X, out.X), max(scaled.Y, out.Y)); err != nil {
 		return err
 	}
@@ -129,11 +135,17 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 		return nil
 	}
 	filter := resampleFilters[r.Filter]
+	resize := func(m image.Image) image.Image {
+		if shrunk {
+			return imageio.ResampleOpaque(m, extent, scaled.X, scaled.Y, filter)
+		}
+		return imaging.Resize(m, scaled.X, scaled.Y, filter)
+	}
 	var crop image.Point
 	if out != scaled && r.Gravity == gravitySmart {
 		// One window for every frame, chosen on the first, so an animation
 		// does not jump around.
-		first := imaging.Resize(img.Frames[0].Image, scaled.X, scaled.Y, filter)
+		first := resize(img.Frames[0].Image)
 		crop = smartAnchor(first, out.X, out.Y)
 	} else {
 		crop = anchor(r.Gravity, scaled.X, scaled.Y, out.X, out.Y)
@@ -143,8 +155,8 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 		if ctxErr = ctx.Err(); ctxErr != nil {
 			return m
 		}
-		if m.Bounds().Size() != scaled {
-			m = imaging.Resize(m, scaled.X, scaled.Y, filter)
+		if shrunk || m.Bounds().Size() != scaled {
+			m = resize(m)
 		}
 		if out != scaled {
 			m = imaging.Crop(m, image.Rectangle{Min: crop, Max: crop.Add(out)}.Add(m.Bounds().Min))

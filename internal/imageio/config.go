@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 
 	"github.com/deepteams/webp"
@@ -66,10 +65,8 @@ func DecodeConfig(data []byte) (cfg Config, err error) {
 	case HEIC:
 		return cfg, UnsupportedError{format}
 	case JPEG:
-		ic, err = jpeg.DecodeConfig(r)
-		info := scanJPEG(data)
-		cfg.Progressive = info.progressive
-		cfg.Orientation = Orientation(info.meta.EXIF)
+		ic, cfg.Progressive, err = decodeJPEGConfig(data)
+		cfg.Orientation = Orientation(scanJPEG(data).meta.EXIF)
 	case PNG:
 		ic, err = png.DecodeConfig(r)
 		cfg.Orientation = Orientation(readPNGMeta(data).EXIF)
@@ -166,21 +163,43 @@ func countGIFFrames(data []byte) (int, error) {
 	return max(frames, 1), nil
 }
 
-// MemoryEstimate is the peak memory, in bytes, that decoding the image and
-// resizing it takes, from whole-process peak RSS per source pixel measured
-// with bench/images.sh (GOGC=100): baseline JPEG ≈5.5 bytes, progressive
-// JPEG ≈32 (image/jpeg keeps every coefficient), PNG ≈14-18, AVIF
-// (WebAssembly) ≈45 (perf-notes). Formats not measured get PNG's figure.
-func MemoryEstimate(c Config) int64 {
+// MemoryEstimate is the peak memory, in bytes, that decoding the image
+// with opts and resizing it takes: whole-process peak RSS measured with
+// bench/images.sh and opaprules dry-run (GOGC=100), per pixel. PNG ≈14-18
+// bytes per source pixel, AVIF (WebAssembly) ≈45 (perf-notes); formats not
+// measured get 16. JPEG (internal/jpegdec) is counted per decoded pixel,
+// so a shrink-on-load decode reserves what it allocates, plus, for
+// progressive files, the coefficients kept until the last scan, which
+// scale with the source (see jpegCoefBytes).
+func MemoryEstimate(c Config, opts DecodeOptions) int64 {
 	perPixel := int64(16)
 	switch c.Format {
 	case JPEG:
-		perPixel = 6
+		// 4000×3000 baseline → 800 px: 39 MB (whole process, 1/2) and
+		// 66 MB to 1500 px (full decode) against 6 bytes per decoded
+		// pixel: 18 and 72 MB. Progressive (4:4:4): 100 and 162 MB
+		// against 138 and 225 MB.
+		f := Shrink(c, opts)
+		n := ShrunkSize(c.Width, c.Height, f)
+		est := int64(n.X) * int64(n.Y) * 6
 		if c.Progressive {
-			perPixel = 32
+			est += c.Pixels() * jpegCoefBytes[f] / 64
 		}
+		return est + 1<<20
 	case AVIF:
 		perPixel = 45
 	}
 	return c.Pixels()*perPixel + 1<<20
+}
+
+// jpegCoefBytes is what a progressive decode at 1/f keeps per 64 source
+// pixels, twice (the garbage collector's headroom): int16 coefficients, as
+// many per block as the reduced IDCT reads (64, 49, 25 or 1), and an 8-byte
+// map per block, for the worst layout: 4:4:4 at 1/1, 1/2 and 1/4, and at
+// 1/8 4:2:0, whose chroma is then decoded at 1/4 (SharpChroma).
+var jpegCoefBytes = map[int]int64{
+	1: 2 * 3 * (2*64 + 8),
+	2: 2 * 3 * (2*49 + 8),
+	4: 2 * 3 * (2*25 + 8),
+	8: 2 * (4*(2*1+8) + 2*(2*25+8)) / 4,
 }

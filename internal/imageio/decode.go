@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"time"
 
@@ -24,17 +23,21 @@ type DecodeOptions struct {
 	AutoOrient bool
 	// FirstFrame decodes only the first frame of an animation.
 	FirstFrame bool
-	// Target, when set, maps the upright source size (after the EXIF
-	// orientation, so width and height swap for orientations 5-8) to the
-	// size the caller will shrink the picture to. A decoder that can
-	// decode at a reduced scale may return a smaller image, as long as it
-	// is no smaller than the target in either dimension; the others ignore
-	// it. Nothing uses it yet: it is the seam for JPEG shrink-on-load.
+	// Target, when set, maps the size of the picture as Decode returns it
+	// (upright with AutoOrient, so width and height swap for orientations
+	// 5-8; as stored without) to the size the caller will shrink it to
+	// next. A JPEG is then decoded at 1/2, 1/4 or 1/8 of its size when
+	// that leaves at least twice the target in both dimensions (see
+	// Shrink); other formats ignore it. Set it only when the shrink is
+	// the next thing done to the pixels: anything measured in source
+	// pixels (a crop box, a watermark offset) would land elsewhere on a
+	// smaller picture.
 	Target func(w, h int) (int, int)
 }
 
 // Decode decodes data, whose header DecodeConfig read into cfg (and the
-// caller checked against its limits).
+// caller checked against its limits). With opts.Target a JPEG may come
+// out smaller than cfg says, by the factor Shrink(cfg, opts).
 func Decode(data []byte, cfg Config, opts DecodeOptions) (img *Image, err error) {
 	defer recoverTo(&err)
 	img = &Image{Format: cfg.Format, Orientation: 1}
@@ -42,7 +45,7 @@ func Decode(data []byte, cfg Config, opts DecodeOptions) (img *Image, err error)
 	var m image.Image
 	switch cfg.Format {
 	case JPEG:
-		m, err = jpeg.Decode(r)
+		m, err = decodeJPEG(data, cfg, opts)
 	case PNG:
 		m, err = png.Decode(r)
 	case BMP:

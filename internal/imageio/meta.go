@@ -46,8 +46,7 @@ func ReadMetadata(format string, data []byte) Metadata {
 
 // jpegInfo is what a walk over the JPEG markers before the first scan finds.
 type jpegInfo struct {
-	meta        Metadata
-	progressive bool
+	meta Metadata
 }
 
 func scanJPEG(data []byte) jpegInfo {
@@ -75,8 +74,6 @@ func scanJPEG(data []byte) jpegInfo {
 		case marker == 0xDA || marker == 0xD9: // start of scan, end of image
 			info.meta.ICC = joinICC(icc)
 			return info
-		case marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE:
-			info.progressive = true
 		case marker == 0xE1 && bytes.HasPrefix(seg, []byte(exifPrefix)) && info.meta.EXIF == nil:
 			info.meta.EXIF = seg[len(exifPrefix):]
 		case marker == 0xE1 && bytes.HasPrefix(seg, []byte(xmpPrefix)) && info.meta.XMP == nil:
