@@ -128,6 +128,8 @@ j=$(ours jpeg800-linear photo-4000x3000.jpg)
 row "same, our Linear filter" "$j" "$nv"
 j=$(ours jpeg800-box photo-4000x3000.jpg)
 row "same, our Box filter" "$j" "$nv"
+j=$(ours jpeg200 photo-4000x3000.jpg)
+row "same → 200 px JPEG q80" "$j" "$($have_vips && vips_thumb 200x 'jpg[Q=80,strip]' "$work/big-*.jpg" || echo "$nv")"
 j=$(ours webp800 photo-4000x3000.jpg)
 row "4000×3000 JPEG → 800 px WebP q80" "$j" "$($have_vips && vips_thumb 800x 'webp[Q=80,strip]' "$work/big-*.jpg" || echo "$nv")"
 j=$(ours png400 alpha-2000x2000.png)
@@ -142,11 +144,63 @@ javif=$(ours avif800 photo-4000x3000.jpg)
 row "4000×3000 JPEG → 800 px AVIF q60 (steady state)" "$javif" "$($have_vips && vips_thumb 800x 'avif[Q=60,effort=0,strip]' "$work/big-*.jpg" || echo "$nv")"
 
 echo
-echo "Resize step alone, 4000×3000 decoded JPEG → 800×600 (ms median / min, PSNR against Lanczos's output):"
+echo "Resize step alone, 4000×3000 JPEG → 800×600, on the full decode (imaging.Resize) and on the shrink-on-load decode (imageio.ResampleOpaque) (ms median / min, PSNR against the full decode resized with Lanczos):"
 echo
-echo "| filter | ms median | ms min | PSNR vs lanczos |"
-echo "|---|---:|---:|---:|"
+echo "| decode | filter | ms median | ms min | PSNR vs full + lanczos |"
+echo "|---|---|---:|---:|---:|"
 "$work/imagebench" filters "$work/photo-4000x3000.jpg" "$RUNS"
+
+# Whole process, start-up included, as an operator runs it: opaprules
+# dry-run (rules loaded, the plan run through engine.Run, the result
+# written) against vips thumbnail, each RUNS times under /usr/bin/time.
+# Medians of wall time and peak RSS, and the minimum time.
+if $have_vips && [ -x /usr/bin/time ]; then
+	CGO_ENABLED=0 go build -tags nodynamic -o "$work/opaprules" .
+	cat >"$work/rules.yaml" <<'YAML'
+version: 1
+rules:
+  - name: thumbnails
+    when: ext in ["jpg", "jpeg"] && "w" in query
+    actions:
+      - resize: {width: "${ query.w }", mode: fit}
+      - convert: {format: "${ query.fmt }", quality: 80}
+YAML
+	cp "$work/photo-4000x3000.jpg" "$work/big.jpg"
+	cp "$work/progressive-4000x3000.jpg" "$work/prog.jpg"
+	# timed RUNS CMD...: "median_s min_s median_rss_mib"
+	timed() {
+		local runs=$1 i
+		shift
+		for i in $(seq "$runs"); do
+			/usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1
+		done | python3 -c "
+import statistics, sys
+rows = [l.split() for l in sys.stdin if len(l.split()) == 2]
+t = [float(r[0]) for r in rows]; m = [float(r[1]) / 1024 for r in rows]
+print(f'{statistics.median(t):.2f} {min(t):.2f} {statistics.median(m):.1f}' if rows else 'fail fail fail')"
+	}
+	whole() { # LABEL INPUT
+		local o v
+		o=$(cd "$work" && timed "$RUNS" ./opaprules dry-run --rules rules.yaml --input "$2" --output out/whole.jpg "$2?w=800&fmt=jpeg")
+		v=$(cd "$work" && timed "$RUNS" vips thumbnail "$2" "out/whole-vips.jpg[Q=80,strip]" 800)
+		python3 - "$1" "$o" "$v" <<'PY'
+import sys
+label, o, v = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+try:
+    om, on, orss = map(float, o); vm, vn, vrss = map(float, v)
+except ValueError:
+    print(f"| {label} | {' '.join(o)} | {' '.join(v)} | n/a | n/a | n/a | n/a |"); sys.exit()
+print(f"| {label} | {om:.2f} / {on:.2f} | {vm:.2f} / {vn:.2f} | {om/vm:.2f}× / {on/vn:.2f}× | {orss:.0f} | {vrss:.0f} | {orss/vrss:.2f}× |")
+PY
+	}
+	echo
+	echo "Whole process: \\`opaprules dry-run --input big.jpg --output out.jpg 'big.jpg?w=800&fmt=jpeg'\\` (rule: resize width \\${ query.w }, convert format \\${ query.fmt } q80) against \\`vips thumbnail big.jpg out.jpg[Q=80,strip] 800\\`, /usr/bin/time, RUNS=$RUNS:"
+	echo
+	echo "| input | ours s median / min | vips s median / min | time ours/vips median / min | ours RSS MiB (median) | vips RSS MiB (median) | RSS ours/vips |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	whole "4000×3000 baseline → 800 px JPEG q80" big.jpg
+	whole "4000×3000 progressive → 800 px JPEG q80" prog.jpg
+fi
 
 echo
 echo "AVIF first request in a fresh process (ours: libavif in WebAssembly, compiled on first use):"
