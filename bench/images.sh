@@ -13,6 +13,8 @@
 # start-up cost of each tool, measured on a 16×16 input, is subtracted, so
 # both sides report per-image work. Peak RSS is whole-process on both
 # sides (ours includes the Go runtime, libvips its shared libraries).
+# Last, whole processes with their start-up: opaprules dry-run against
+# vips thumbnail, under /usr/bin/time.
 #
 # Needs go and python3; installs libvips-tools with apt-get when run as
 # root without it (otherwise the libvips columns say n/a).
@@ -150,6 +152,15 @@ echo "| decode | filter | ms median | ms min | PSNR vs full + lanczos |"
 echo "|---|---|---:|---:|---:|"
 "$work/imagebench" filters "$work/photo-4000x3000.jpg" "$RUNS"
 
+echo
+echo "AVIF first request in a fresh process (ours: libavif in WebAssembly, compiled on first use):"
+echo "- without warming: first request $(field "$javif" first_ms) ms, then $(field "$javif" median_ms) ms; peak RSS $(field "$javif" peak_rss_mib) MiB"
+jw=$("$work/imagebench" run avif-warm-first "$work/photo-4000x3000.jpg" 2)
+echo "- with the FC initializer warming (Warm): initializer $(field "$jw" warm_ms) ms, then first request $(field "$jw" first_ms) ms; peak RSS $(field "$jw" peak_rss_mib) MiB"
+if $have_vips; then
+	echo "- libvips (native, nothing to compile): one vipsthumbnail process for one image, start-up included: $(measure "$RUNS" vipsthumbnail -s 800x -o "$work/out/%s.avif[Q=60,effort=0,strip]" "$work/photo-4000x3000.jpg" | awk '{print $1 " ms (min " $2 "), peak RSS " $3 " MiB"}')"
+fi
+
 # Whole process, start-up included, as an operator runs it: opaprules
 # dry-run (rules loaded, the plan run through engine.Run, the result
 # written) against vips thumbnail, each RUNS times under /usr/bin/time.
@@ -194,19 +205,10 @@ print(f"| {label} | {om:.2f} / {on:.2f} | {vm:.2f} / {vn:.2f} | {om/vm:.2f}× / 
 PY
 	}
 	echo
-	echo "Whole process: \\`opaprules dry-run --input big.jpg --output out.jpg 'big.jpg?w=800&fmt=jpeg'\\` (rule: resize width \\${ query.w }, convert format \\${ query.fmt } q80) against \\`vips thumbnail big.jpg out.jpg[Q=80,strip] 800\\`, /usr/bin/time, RUNS=$RUNS:"
+	echo 'Whole process: `opaprules dry-run --input big.jpg --output out.jpg "big.jpg?w=800&fmt=jpeg"` (rule: resize width ${ query.w }, convert format ${ query.fmt } quality 80) against `vips thumbnail big.jpg out.jpg[Q=80,strip] 800`, /usr/bin/time, RUNS='"$RUNS"':'
 	echo
 	echo "| input | ours s median / min | vips s median / min | time ours/vips median / min | ours RSS MiB (median) | vips RSS MiB (median) | RSS ours/vips |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
 	whole "4000×3000 baseline → 800 px JPEG q80" big.jpg
 	whole "4000×3000 progressive → 800 px JPEG q80" prog.jpg
-fi
-
-echo
-echo "AVIF first request in a fresh process (ours: libavif in WebAssembly, compiled on first use):"
-echo "- without warming: first request $(field "$javif" first_ms) ms, then $(field "$javif" median_ms) ms; peak RSS $(field "$javif" peak_rss_mib) MiB"
-jw=$("$work/imagebench" run avif-warm-first "$work/photo-4000x3000.jpg" 2)
-echo "- with the FC initializer warming (Warm): initializer $(field "$jw" warm_ms) ms, then first request $(field "$jw" first_ms) ms; peak RSS $(field "$jw" peak_rss_mib) MiB"
-if $have_vips; then
-	echo "- libvips (native, nothing to compile): one vipsthumbnail process for one image, start-up included: $(measure "$RUNS" vipsthumbnail -s 800x -o "$work/out/%s.avif[Q=60,effort=0,strip]" "$work/photo-4000x3000.jpg" | awk '{print $1 " ms (min " $2 "), peak RSS " $3 " MiB"}')"
 fi
