@@ -72,12 +72,15 @@ type imageState struct {
 	// pixels since decoding, for skip-if-larger.
 	changed bool
 	// shrunk is the image as a shrink-on-load decode returned it, smaller
-	// than the source; full is the size it stands for and extent where
-	// that lies in its pixels (see imageio.ShrinkExtent). They apply only
-	// while img is still that image (see shrinkOf).
+	// than the source and still as stored; full is the upright size it
+	// stands for, extent where that lies in its pixels (see
+	// imageio.ShrinkExtent) and orient the EXIF orientation the resize
+	// applies after shrinking. They apply only while img is still that
+	// image (see shrinkOf).
 	shrunk *Image
 	full   image.Point
 	extent imageio.Rect
+	orient int
 }
 
 // decodeOptions are what the first image action of a plan may ask of the
@@ -120,7 +123,7 @@ func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, e
 	if err := o.checkSource(cfg); err != nil {
 		return nil, err
 	}
-	dopts := imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target}
+	dopts := imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target, OrientAfterShrink: true}
 	release, err := acquireImageMemory(ctx, int64(o.Limits.MemoryBudget), imageio.MemoryEstimate(cfg, dopts))
 	if err != nil {
 		return nil, err
@@ -140,20 +143,25 @@ func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, e
 			w, h = h, w
 		}
 		st.shrunk, st.full, st.extent = img, image.Pt(w, h), imageio.ShrinkExtent(cfg, dopts, f)
+		st.orient = 1
+		if dopts.AutoOrient {
+			st.orient = img.Orientation
+		}
 		st.changed = true
 	}
 	return img, nil
 }
 
 // shrinkOf says whether img is a shrink-on-load decode, still as decoded,
-// and if so the full size it stands for and where in its pixels that
-// lies. A resize of it computes its geometry from the full size, so the
-// result has the same size (and rounding) as after a full decode.
-func (o *Object) shrinkOf(img *Image) (full image.Point, extent imageio.Rect, ok bool) {
+// and if so the full upright size it stands for, where in its pixels that
+// lies, and the orientation to apply once it is smaller (1: none). A
+// resize of it computes its geometry from the full size, so the result
+// has the same size (and rounding) as after a full decode.
+func (o *Object) shrinkOf(img *Image) (full image.Point, extent imageio.Rect, orient int, ok bool) {
 	if st := o.img; st != nil && st.shrunk != nil && st.shrunk == img && st.img == img {
-		return st.full, st.extent, true
+		return st.full, st.extent, st.orient, true
 	}
-	return img.Bounds().Size(), imageio.Rect{}, false
+	return img.Bounds().Size(), imageio.Rect{}, 1, false
 }
 
 func decodeError(err error) error {

@@ -126,7 +126,7 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 	// After a shrink-on-load decode the geometry still follows the
 	// source's full size: the decoded picture is only a head start, and
 	// its resampling reads exactly the part that is picture.
-	src, extent, shrunk := obj.shrinkOf(img)
+	src, extent, orient, shrunk := obj.shrinkOf(img)
 	scaled, out := r.geometry(src.X, src.Y)
 	if err := obj.checkOutputSize(max(scaled.X, out.X), max(scaled.Y, out.Y)); err != nil {
 		return err
@@ -136,10 +136,16 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 	}
 	filter := resampleFilters[r.Filter]
 	resize := func(m image.Image) image.Image {
-		if shrunk {
-			return imageio.ResampleOpaque(m, extent, scaled.X, scaled.Y, filter)
+		if !shrunk {
+			return imaging.Resize(m, scaled.X, scaled.Y, filter)
 		}
-		return imaging.Resize(m, scaled.X, scaled.Y, filter)
+		// Still as stored: resample in stored axes, then turn upright
+		// the (much smaller) result.
+		w, h := scaled.X, scaled.Y
+		if orient >= 5 {
+			w, h = h, w
+		}
+		return imageio.Orient(imageio.ResampleOpaque(m, extent, w, h, filter), orient)
 	}
 	var crop image.Point
 	if out != scaled && r.Gravity == gravitySmart {
@@ -151,7 +157,7 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 		crop = anchor(r.Gravity, scaled.X, scaled.Y, out.X, out.Y)
 	}
 	var ctxErr error
-	obj.SetImage(framesDo(img, r.FirstFrame, func(m image.Image) image.Image {
+	resized := framesDo(img, r.FirstFrame, func(m image.Image) image.Image {
 		if ctxErr = ctx.Err(); ctxErr != nil {
 			return m
 		}
@@ -162,6 +168,11 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 			m = imaging.Crop(m, image.Rectangle{Min: crop, Max: crop.Add(out)}.Add(m.Bounds().Min))
 		}
 		return m
-	}))
+	})
+	if shrunk && orient > 1 {
+		// Turned upright above.
+		resized.Orientation = 1
+	}
+	obj.SetImage(resized)
 	return ctxErr
 }

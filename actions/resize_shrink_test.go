@@ -25,8 +25,10 @@ func fullPath(t *testing.T, src []byte, acts ...Action) *Image {
 	return img
 }
 
-// shrunkBy decodes src the way resize r would and reports the shrink.
-func shrunkBy(t *testing.T, src []byte, r *Resize) (got image.Point, full image.Point, shrunk bool) {
+// shrunkBy decodes src the way resize r would and reports the shrink: the
+// size decoded (as stored), the full upright size, the orientation left
+// to apply.
+func shrunkBy(t *testing.T, src []byte, r *Resize) (got image.Point, full image.Point, orient int, shrunk bool) {
 	t.Helper()
 	obj := object(src, "")
 	defer obj.Close()
@@ -37,8 +39,8 @@ func shrunkBy(t *testing.T, src []byte, r *Resize) (got image.Point, full image.
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, _, shrunk = obj.shrinkOf(img)
-	return img.Bounds().Size(), full, shrunk
+	full, _, orient, shrunk = obj.shrinkOf(img)
+	return img.Bounds().Size(), full, orient, shrunk
 }
 
 func TestResizeShrinkOnLoad(t *testing.T) {
@@ -57,7 +59,7 @@ func TestResizeShrinkOnLoad(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := encodeWith(t, &Image{Frames: []Frame{{Image: photo(tc.w, tc.h)}}, Format: "jpeg"}, imageio.EncodeOptions{Format: "jpeg", Quality: 90})
-			got, full, shrunk := shrunkBy(t, src, tc.r)
+			got, full, _, shrunk := shrunkBy(t, src, tc.r)
 			if !shrunk || full != image.Pt(tc.w, tc.h) || got.X > (tc.w+1)/2 {
 				t.Fatalf("decoded %v (shrunk %v, full %v): no shrink-on-load", got, shrunk, full)
 			}
@@ -109,9 +111,14 @@ func TestResizeShrinkOnLoadOrientations(t *testing.T) {
 	for o := 1; o <= 8; o++ {
 		src := exifJPEG(t, imaging.Resize(quadrants(), 256, 128, imaging.NearestNeighbor), o)
 		r := newResize(32, 0, "fit")
-		got, _, shrunk := shrunkBy(t, src, r)
-		if !shrunk || got != image.Pt(64, 32) {
-			t.Fatalf("orientation %d: decoded %v (shrunk %v), want 64x32 at 1/4", o, got, shrunk)
+		// Decoded at 1/4 and left as stored (turned after the resize).
+		stored := image.Pt(64, 32)
+		if o >= 5 {
+			stored = image.Pt(32, 64)
+		}
+		got, full, orient, shrunk := shrunkBy(t, src, r)
+		if !shrunk || got != stored || full != image.Pt(256, 128) || orient != o {
+			t.Fatalf("orientation %d: decoded %v for %v (shrunk %v, orientation %d left), want %v at 1/4", o, got, full, shrunk, orient, stored)
 		}
 		out, img := run(t, object(src, ""), r)
 		if size(img) != image.Pt(32, 16) {
@@ -122,6 +129,18 @@ func TestResizeShrinkOnLoadOrientations(t *testing.T) {
 		}
 		if oc, _ := imageio.DecodeConfig(out); oc.Orientation != 1 {
 			t.Fatalf("orientation %d: output still says orientation %d", o, oc.Orientation)
+		}
+		// A picture of odd size, pixel by pixel against the full path.
+		src = exifJPEG(t, photo(389, 197), o)
+		for _, r := range []*Resize{newResize(48, 0, "fit"), newResize(30, 30, "fill")} {
+			_, img = run(t, object(src, ""), r, newConvert("png"))
+			ref := fullPath(t, src, r, newConvert("png"))
+			if size(img) != size(ref) {
+				t.Fatalf("orientation %d %s: size %v, full path %v", o, r.Mode, size(img), size(ref))
+			}
+			if p := psnr(img.Frames[0], ref.Frames[0]); p < minShrinkPSNR {
+				t.Fatalf("orientation %d %s: %.1f dB against the full path", o, r.Mode, p)
+			}
 		}
 	}
 }

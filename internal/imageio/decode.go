@@ -23,16 +23,23 @@ type DecodeOptions struct {
 	AutoOrient bool
 	// FirstFrame decodes only the first frame of an animation.
 	FirstFrame bool
-	// Target, when set, maps the size of the picture as Decode returns it
-	// (upright with AutoOrient, so width and height swap for orientations
-	// 5-8; as stored without) to the size the caller will shrink it to
-	// next. A JPEG is then decoded at 1/2, 1/4 or 1/8 of its size when
-	// that leaves at least twice the target in both dimensions (see
-	// Shrink); other formats ignore it. Set it only when the shrink is
-	// the next thing done to the pixels: anything measured in source
-	// pixels (a crop box, a watermark offset) would land elsewhere on a
-	// smaller picture.
+	// Target, when set, maps the size of the picture (upright with
+	// AutoOrient, so width and height swap for orientations 5-8; as
+	// stored without) to the size the caller will shrink it to next. A
+	// JPEG is then decoded at 1/2, 1/4 or 1/8 of its size when that
+	// leaves at least twice the target in both dimensions (see Shrink);
+	// other formats ignore it. Set it only when the shrink is the next
+	// thing done to the pixels: anything measured in source pixels (a
+	// crop box, a watermark offset) would land elsewhere on a smaller
+	// picture.
 	Target func(w, h int) (int, int)
+	// OrientAfterShrink, with AutoOrient, leaves a decode that shrank on
+	// load as stored, Image.Orientation saying what is still to apply,
+	// for a caller that resizes first and turns the smaller result
+	// (ResampleOpaque, then Orient): turning the 2000×1500 decode of a
+	// 4000×3000 portrait photo costs 12 MB and tens of milliseconds, the
+	// 600×800 result next to nothing. ShrinkExtent follows.
+	OrientAfterShrink bool
 }
 
 // Decode decodes data, whose header DecodeConfig read into cfg (and the
@@ -78,7 +85,7 @@ func Decode(data []byte, cfg Config, opts DecodeOptions) (img *Image, err error)
 		return img, nil
 	}
 	img.Orientation = cfg.Orientation
-	if opts.AutoOrient && cfg.Orientation > 1 {
+	if opts.AutoOrient && cfg.Orientation > 1 && !orientsLater(cfg, opts) {
 		for i := range img.Frames {
 			img.Frames[i].Image = Orient(img.Frames[i].Image, cfg.Orientation)
 		}

@@ -55,6 +55,12 @@ func shrinkPlan(cfg Config, opts DecodeOptions) (f int, sharpChroma bool) {
 	return f, n.X < 4*tw || n.Y < 4*th
 }
 
+// orientsLater reports whether Decode leaves the orientation to the
+// caller (DecodeOptions.OrientAfterShrink).
+func orientsLater(cfg Config, opts DecodeOptions) bool {
+	return opts.AutoOrient && opts.OrientAfterShrink && cfg.Orientation > 1 && Shrink(cfg, opts) > 1
+}
+
 // ShrunkSize is the size of a picture of w×h shrunk on load by f.
 func ShrunkSize(w, h, f int) image.Point {
 	if f <= 1 {

@@ -351,6 +351,25 @@ func TestShrinkOnLoadOrientations(t *testing.T) {
 			if p < minShrinkPSNR || po < minShrinkPSNR {
 				t.Errorf("%T orientation %d: %.1f dB against the full path, %.1f against the original, want ≥ %.0f", m, o, p, po, minShrinkPSNR)
 			}
+			// Turned after the shrink instead (OrientAfterShrink): the
+			// decode stays as stored, the extent in stored axes.
+			cfg, _ := DecodeConfig(data)
+			later := DecodeOptions{AutoOrient: true, Target: fixedTarget(48, 24), OrientAfterShrink: true}
+			got, err := Decode(data, cfg, later)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := ShrunkSize(cfg.Width, cfg.Height, 4); got.Orientation != o || got.Bounds().Size() != want {
+				t.Fatalf("orientation %d after the shrink: decoded %v, orientation %d; want %v as stored", o, got.Bounds().Size(), got.Orientation, want)
+			}
+			w, h := 48, 24
+			if o >= 5 {
+				w, h = h, w
+			}
+			turned := Orient(ResampleOpaque(got.Frames[0].Image, ShrinkExtent(cfg, later, 4), w, h, imaging.Lanczos), o)
+			if p := rgbPSNR(t, shrunk, turned); p < 50 {
+				t.Errorf("%T orientation %d: turning after the shrink is %.1f dB from turning before", m, o, p)
+			}
 		}
 	}
 }

@@ -37,7 +37,8 @@ func (r Rect) Dy() float64 { return r.Y1 - r.Y0 }
 // shrinking by f: the decoder's output is ceil(w/f) pixels wide, and its
 // last column covers only the w mod f source pixels left over (likewise
 // for rows). Auto-orientation can turn that partial column or row to any
-// side.
+// side; with OrientAfterShrink the extent is in stored axes, like the
+// pixels.
 func ShrinkExtent(cfg Config, opts DecodeOptions, f int) Rect {
 	w, h := cfg.Width, cfg.Height
 	ex, ey := float64(w)/float64(f), float64(h)/float64(f)
@@ -47,7 +48,7 @@ func ShrinkExtent(cfg Config, opts DecodeOptions, f int) Rect {
 	// partial row at the bottom.
 	r := Rect{0, 0, ex, ey}
 	o := cfg.Orientation
-	if !opts.AutoOrient || o < 1 || o > 8 {
+	if !opts.AutoOrient || o < 1 || o > 8 || orientsLater(cfg, opts) {
 		return r
 	}
 	if o >= 5 {
