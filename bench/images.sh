@@ -66,6 +66,7 @@ if $have_vips; then
 	vips copy "$work/tiny.v" "$work/tiny.png"
 	for i in $(seq "$COPIES"); do
 		cp "$work/photo-4000x3000.jpg" "$work/big-$i.jpg"
+		cp "$work/portrait-4000x3000.jpg" "$work/portrait-$i.jpg"
 		cp "$work/progressive-4000x3000.jpg" "$work/prog-$i.jpg"
 		cp "$work/alpha-2000x2000.png" "$work/alpha-$i.png"
 	done
@@ -132,6 +133,8 @@ j=$(ours jpeg800-box photo-4000x3000.jpg)
 row "same, our Box filter" "$j" "$nv"
 j=$(ours jpeg200 photo-4000x3000.jpg)
 row "same → 200 px JPEG q80" "$j" "$($have_vips && vips_thumb 200x 'jpg[Q=80,strip]' "$work/big-*.jpg" || echo "$nv")"
+j=$(ours portrait600 portrait-4000x3000.jpg)
+row "same stored sideways (EXIF orientation 6) → 600×800 JPEG q80" "$j" "$($have_vips && vips_thumb 600x 'jpg[Q=80,strip]' "$work/portrait-*.jpg" || echo "$nv")"
 j=$(ours webp800 photo-4000x3000.jpg)
 row "4000×3000 JPEG → 800 px WebP q80" "$j" "$($have_vips && vips_thumb 800x 'webp[Q=80,strip]' "$work/big-*.jpg" || echo "$nv")"
 j=$(ours png400 alpha-2000x2000.png)

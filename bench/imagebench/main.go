@@ -73,6 +73,7 @@ var cases = map[string]benchCase{
 	"jpeg800-linear":  {"photo-4000x3000.jpg", func() []actions.Action { return []actions.Action{resize(800, "linear"), convert("jpeg", 80)} }},
 	"jpeg800-box":     {"photo-4000x3000.jpg", func() []actions.Action { return []actions.Action{resize(800, "box"), convert("jpeg", 80)} }},
 	"jpeg200":         {"photo-4000x3000.jpg", func() []actions.Action { return []actions.Action{resize(200, "lanczos"), convert("jpeg", 80)} }},
+	"portrait600":     {"portrait-4000x3000.jpg", func() []actions.Action { return []actions.Action{resize(600, "lanczos"), convert("jpeg", 80)} }},
 	"webp800":         {"photo-4000x3000.jpg", func() []actions.Action { return []actions.Action{resize(800, "lanczos"), convert("webp", 80)} }},
 	"png400":          {"alpha-2000x2000.png", func() []actions.Action { return []actions.Action{resize(400, "lanczos"), convert("png", 0)} }},
 	"watermark":       {"photo-1920x1080.jpg", func() []actions.Action { return []actions.Action{watermark(), convert("jpeg", 80)} }},
@@ -232,6 +233,12 @@ func gen(dir string) error {
 	still := func(m image.Image) *imageio.Image { return &imageio.Image{Frames: []imageio.Frame{{Image: m}}} }
 	big := photo(4000, 3000, 255)
 	if err := write("photo-4000x3000.jpg", still(big), imageio.EncodeOptions{Format: "jpeg", Quality: 90}); err != nil {
+		return err
+	}
+	// The same pixels stored as a phone stores a portrait shot: sideways,
+	// with EXIF orientation 6 (turn 90° clockwise to show).
+	if err := write("portrait-4000x3000.jpg", still(big), imageio.EncodeOptions{Format: "jpeg", Quality: 90,
+		Metadata: imageio.Metadata{EXIF: imageio.MinimalEXIF(nil, 6, false)}}); err != nil {
 		return err
 	}
 	if err := write("photo-1920x1080.jpg", still(photo(1920, 1080, 255)), imageio.EncodeOptions{Format: "jpeg", Quality: 90}); err != nil {
