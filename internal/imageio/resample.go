@@ -90,9 +90,10 @@ func ResampleOpaque(m image.Image, src Rect, w, h int, filter imaging.ResampleFi
 		if !ok {
 			break
 		}
-		y := resamplePlane(p.Y, p.YStride, b.Dx(), b.Dy(), 1, 1, 1, src, w, h, filter)
-		cb := resamplePlane(p.Cb, p.CStride, b.Dx(), b.Dy(), 1, hs, vs, src, w, h, filter)
-		cr := resamplePlane(p.Cr, p.CStride, b.Dx(), b.Dy(), 1, hs, vs, src, w, h, filter)
+		var sc scratch
+		y := sc.resamplePlane(p.Y, p.YStride, b.Dx(), b.Dy(), 1, 1, 1, src, w, h, filter)
+		cb := sc.resamplePlane(p.Cb, p.CStride, b.Dx(), b.Dy(), 1, hs, vs, src, w, h, filter)
+		cr := sc.resamplePlane(p.Cr, p.CStride, b.Dx(), b.Dy(), 1, hs, vs, src, w, h, filter)
 		for i := range w * h {
 			r, g, bl := color.YCbCrToRGB(y[i], cb[i], cr[i])
 			d := out.Pix[4*i : 4*i+4 : 4*i+4]
@@ -103,7 +104,8 @@ func ResampleOpaque(m image.Image, src Rect, w, h int, filter imaging.ResampleFi
 		if p.Rect.Min != (image.Point{}) {
 			break
 		}
-		g := resamplePlane(p.Pix, p.Stride, b.Dx(), b.Dy(), 1, 1, 1, src, w, h, filter)
+		var sc scratch
+		g := sc.resamplePlane(p.Pix, p.Stride, b.Dx(), b.Dy(), 1, 1, 1, src, w, h, filter)
 		for i, v := range g {
 			d := out.Pix[4*i : 4*i+4 : 4*i+4]
 			d[0], d[1], d[2], d[3] = v, v, v, 255
@@ -143,7 +145,8 @@ func chromaFactors(r image.YCbCrSubsampleRatio) (h, v int, ok bool) {
 // resampleRGBInto resamples the first three of four interleaved channels.
 func resampleRGBInto(out *image.NRGBA, pix []uint8, stride, sw, sh int, src Rect, filter imaging.ResampleFilter) *image.NRGBA {
 	w, h := out.Rect.Dx(), out.Rect.Dy()
-	res := resamplePlane(pix, stride, sw, sh, 4, 1, 1, src, w, h, filter)
+	var sc scratch
+	res := sc.resamplePlane(pix, stride, sw, sh, 4, 1, 1, src, w, h, filter)
 	for i := range w * h {
 		d := out.Pix[4*i : 4*i+4 : 4*i+4]
 		s := res[4*i : 4*i+4 : 4*i+4]
@@ -244,6 +247,28 @@ func clampShift(acc int32) uint8 {
 	return uint8(v)
 }
 
+// scratch holds the intermediate buffers of one resize, reused from one
+// plane to the next: the planes are done one after the other, and the
+// garbage of three would raise the peak the collector lets the heap reach.
+type scratch struct {
+	mid []uint8
+	acc []int32
+}
+
+func (sc *scratch) bytes(n int) []uint8 {
+	if cap(sc.mid) < n {
+		sc.mid = make([]uint8, n)
+	}
+	return sc.mid[:n]
+}
+
+func (sc *scratch) ints(n int) []int32 {
+	if cap(sc.acc) < n {
+		sc.acc = make([]int32, n)
+	}
+	return sc.acc[:n]
+}
+
 // resamplePlane resizes the part src of a picture of sw×sh pixels to
 // w×h, from a plane of ch interleaved channels (1, or 4 of which the first
 // 3 are used) subsampled by hs×vs. The vertical pass goes first, a row at
@@ -251,7 +276,7 @@ func clampShift(acc int32) uint8 {
 // compiler keeps tight), into an intermediate of (plane width)×h; the
 // horizontal pass then has only h rows to do. The result has the plane's
 // channel layout, packed.
-func resamplePlane(pix []uint8, stride, sw, sh, ch, hs, vs int, src Rect, w, h int, filter imaging.ResampleFilter) []uint8 {
+func (sc *scratch) resamplePlane(pix []uint8, stride, sw, sh, ch, hs, vs int, src Rect, w, h int, filter imaging.ResampleFilter) []uint8 {
 	tx := makeTaps(w, sw, src.X0, src.X1, filter, hs)
 	ty := makeTaps(h, sh, src.Y0, src.Y1, filter, vs)
 	pw := (sw + hs - 1) / hs * ch
@@ -261,8 +286,8 @@ func resamplePlane(pix []uint8, stride, sw, sh, ch, hs, vs int, src Rect, w, h i
 		clo = min(clo, tx.start[i]*ch)
 		chi = max(chi, (tx.start[i]+tx.count[i])*ch)
 	}
-	mid := make([]uint8, pw*h)
-	acc := make([]int32, chi-clo)
+	mid := sc.bytes(pw * h)
+	acc := sc.ints(chi - clo)
 	n := chi - clo
 	rowAt := func(y int) []uint8 { return pix[y*stride+clo : y*stride+chi] }
 	for i := range h {
