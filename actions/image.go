@@ -81,7 +81,23 @@ type imageState struct {
 	full   image.Point
 	extent imageio.Rect
 	orient int
+	// stripped is set by a redaction: from then on only the colour profile
+	// may travel, whatever keep_metadata a later convert asks for.
+	stripped bool
 }
+
+// keeps reports whether the output may carry the named metadata.
+func (st *imageState) keeps(what string) bool {
+	if st.stripped && what != MetaICC {
+		return false
+	}
+	return slices.Contains(st.out.KeepMetadata, what)
+}
+
+// StripMetadata makes the output carry no metadata but the colour profile,
+// for the rest of the plan: after a redaction, EXIF and GPS must never come
+// back through a later convert.
+func (o *Object) StripMetadata() { o.imageState().stripped = true }
 
 // decodeOptions are what the first image action of a plan may ask of the
 // decoder.
@@ -298,7 +314,7 @@ func (o *Object) checkOutput(img *Image, format string) error {
 // keep_metadata asks for, and the orientation when the pixels were left
 // as stored (auto_orient: false), so viewers still show them upright.
 func (st *imageState) outputMetadata() imageio.Metadata {
-	keep := func(what string) bool { return slices.Contains(st.out.KeepMetadata, what) }
+	keep := st.keeps
 	var m imageio.Metadata
 	if keep(MetaICC) && imageio.IsRGBProfile(st.meta.ICC) {
 		m.ICC = st.meta.ICC
@@ -320,7 +336,7 @@ func (st *imageState) servesOriginal(format string, encodedSize int) bool {
 	if !st.out.SkipIfLarger || st.changed || format != st.cfg.Format || encodedSize <= len(st.src) {
 		return false
 	}
-	keep := func(what string) bool { return slices.Contains(st.out.KeepMetadata, what) }
+	keep := st.keeps
 	m := st.meta
 	switch {
 	case len(m.XMP) > 0:

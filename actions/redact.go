@@ -596,11 +596,10 @@ func (r *Redact) applyImage(ctx context.Context, obj *Object) error {
 		out.Frames[i] = Frame{Image: dst, Delay: fr.Delay}
 	}
 	obj.SetImage(&out)
-	// The encoder drops EXIF, GPS and XMP unless keep_metadata asks for
-	// them; a convert before this redact may have asked. Only the colour
-	// profile, which says nothing about who or where, may stay.
-	o := obj.Output()
-	o.KeepMetadata = slices.DeleteFunc(slices.Clone(o.KeepMetadata), func(m string) bool { return m != MetaICC })
+	// Only the colour profile, which says nothing about who or where, may
+	// stay: not even a convert before or after this redact can keep EXIF
+	// or GPS.
+	obj.StripMetadata()
 	return nil
 }
 

@@ -730,8 +730,8 @@ func redactEXIF() []byte {
 	return b
 }
 
-// The output carries no EXIF or GPS, even when a convert before the redact
-// asked to keep them.
+// The output carries no EXIF or GPS, even when a convert before or after
+// the redact asked to keep them.
 func TestRedactImageStripsMetadata(t *testing.T) {
 	src, err := imageio.Encode(&imageio.Image{Frames: []imageio.Frame{{Image: redactPicture(64, 48)}}, Format: "jpeg", Orientation: 1},
 		imageio.EncodeOptions{Format: "jpeg", Speed: -1, Metadata: imageio.Metadata{EXIF: redactEXIF()}})
@@ -749,6 +749,8 @@ func TestRedactImageStripsMetadata(t *testing.T) {
 		{"redact alone", []actions.Action{redact}},
 		{"after convert keeping exif and gps", []actions.Action{
 			prepared(t, &actions.Convert{Format: "jpeg", KeepMetadata: []string{"exif", "gps", "icc"}}), redact}},
+		{"before convert keeping exif and gps", []actions.Action{
+			redact, prepared(t, &actions.Convert{Format: "jpeg", KeepMetadata: []string{"exif", "gps", "icc"}})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := redactObject("photo.jpg", "image/jpeg", bytes.NewReader(src), int64(len(src)))
