@@ -118,3 +118,20 @@ func TestSignedHeaders(t *testing.T) {
 		t.Errorf("V1 URL: %v", got)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		mem, env string
+		want     int64
+	}{
+		{"1024", "", 1024 << 20 * 85 / 100},
+		{"512", "", 512 << 20 * 85 / 100},
+		{"1024", "2GiB", 0},
+		{"", "", 0},
+		{"lots", "", 0},
+	} {
+		if got := memoryLimit(tc.mem, tc.env); got != tc.want {
+			t.Errorf("memoryLimit(%q, %q) = %d, want %d", tc.mem, tc.env, got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +83,12 @@ func newFCHandler(rs *rules.RuleSet, logger *slog.Logger, fcc *fccontext.FcConte
 	if region == "" && fcc != nil {
 		region = fcc.Region
 	}
+	if fcc != nil {
+		if limit := memoryLimit(fcc.Function.Memory, os.Getenv("GOMEMLIMIT")); limit > 0 {
+			debug.SetMemoryLimit(limit)
+			logger.Info("memory limit", "bytes", limit)
+		}
+	}
 	return New(Config{
 		Rules:       rs,
 		Logger:      logger,
@@ -105,4 +114,18 @@ func Warm(rs *rules.RuleSet) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// memoryLimit is the soft limit for the Go heap on an instance of memoryMB
+// megabytes: 85% of it, so the collector works harder before the instance
+// is killed for memory. An operator's GOMEMLIMIT wins.
+func memoryLimit(memoryMB, gomemlimit string) int64 {
+	if gomemlimit != "" {
+		return 0
+	}
+	mb, err := strconv.ParseInt(strings.TrimSpace(memoryMB), 10, 64)
+	if err != nil || mb <= 0 {
+		return 0
+	}
+	return mb << 20 * 85 / 100
 }
