@@ -1,5 +1,5 @@
-# The two commands of the README:
-#   go run . serve      the local OPAP on the bundled rules and samples
+# The README's commands:
+#   go build -o opaprules . && ./opaprules serve   the local OPAP on the bundled rules and samples
 #   make test           everything .ci/run checks
 GO ?= go
 

@@ -109,8 +109,12 @@ func (c Class) String() string {
 type Definition struct {
 	// Name is the key operators write in rules.yaml, e.g. "resize".
 	Name string
-	// Summary is one line for the schema's description and the README.
+	// Summary is one line for the schema's description and docs/actions.md.
 	Summary string
+	// Doc is Markdown for docs/actions.md: what the parameter table cannot
+	// say (semantics, interplay with other actions, costs). Keep parameter
+	// details in the struct's doc tags, which the table shows.
+	Doc string
 	// Class says whether the action reads the origin and changes the body.
 	Class Class
 	// New returns a pointer to a parameter struct holding the defaults.

@@ -12,8 +12,10 @@ func init() {
 	Register(Definition{
 		Name:    "adjust",
 		Summary: "Adjust colours and detail: brightness, contrast, gamma, saturation, grayscale, blur, sharpen.",
-		Class:   Transform,
-		New:     func() Action { return &Adjust{Gamma: 1} },
+		Doc: "The operations apply in the order brightness, contrast, gamma, saturation, grayscale, " +
+			"blur, sharpen, to every frame.",
+		Class: Transform,
+		New:   func() Action { return &Adjust{Gamma: 1} },
 	})
 }
 

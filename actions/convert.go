@@ -16,7 +16,16 @@ func init() {
 	Register(Definition{
 		Name:    "convert",
 		Summary: "Encode the image as jpeg, png, gif, webp, avif, bmp or tiff, or auto: the best format the client's Accept lists.",
-		Class:   Transform,
+		Doc: "`format: auto` picks the first of `prefer` that the client's Accept lists explicitly " +
+			"(`*/*` and `image/*` do not count); otherwise GIF for animations, PNG for images with " +
+			"alpha, and the source format (or JPEG). The accepted formats feed the derived ETag, so " +
+			"different bytes never share an ETag; behind a CDN, key the cache on Accept.\n\n" +
+			"Sources may be JPEG (baseline and progressive, any subsampling, CMYK), PNG, GIF " +
+			"(animated), WebP (animated), BMP, TIFF and AVIF; the format is sniffed from the bytes. " +
+			"Animations keep every frame through resize, crop, watermark, flip, rotate and adjust; " +
+			"only GIF and WebP output keep the animation, other formats write the first frame. " +
+			"Outputs carry no EXIF or GPS unless `keep_metadata` asks for them.",
+		Class: Transform,
 		New: func() Action {
 			return &Convert{
 				Prefer:       []string{imageio.AVIF, imageio.WebP},

@@ -13,8 +13,11 @@ func init() {
 	Register(Definition{
 		Name:    "crop",
 		Summary: "Cut out a box (x, y, width, height) or a width×height window placed by gravity (smart: the most detailed part).",
-		Class:   Transform,
-		New:     func() Action { return &Crop{} },
+		Doc: "Either a box (`x`, `y`, `width`, `height` in pixels, clamped to the image; 0 reaches " +
+			"the edge) or a `width`×`height` window placed by `gravity`: one of the nine compass " +
+			"names, or `smart`, the window with the most edge energy. An empty result is a 400.",
+		Class: Transform,
+		New:   func() Action { return &Crop{} },
 	})
 }
 

@@ -11,8 +11,11 @@ func init() {
 	Register(Definition{
 		Name:    "deny",
 		Summary: "Refuse the request with an OSS-style XML error; the origin is never read.",
-		Class:   Terminal,
-		New:     func() Action { return &Deny{Status: http.StatusForbidden} },
+		Doc: "The client gets an OSS XML error and the origin is never read. `code` defaults by " +
+			"status (`AccessDenied` for 403, `NoSuchKey` for 404, ...). Rules guard GetObject only: " +
+			"HeadObject through an access point alias goes to the standard access point.",
+		Class: Terminal,
+		New:   func() Action { return &Deny{Status: http.StatusForbidden} },
 	})
 }
 

@@ -28,7 +28,7 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Stable error codes, shared with the README's error table.
+// Stable error codes, listed in docs/rules.md's error table.
 const (
 	CodeInvalidArgument = "InvalidArgument"
 	CodeInvalidImage    = "InvalidImage"

@@ -12,6 +12,7 @@ func init() {
 	Register(Definition{
 		Name:    "flip",
 		Summary: "Mirror an image horizontally, vertically or both.",
+		Doc:     "Every frame of an animation is flipped.",
 		Class:   Transform,
 		New:     func() Action { return &Flip{} },
 	})

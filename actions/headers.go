@@ -13,8 +13,12 @@ func init() {
 	Register(Definition{
 		Name:    "headers",
 		Summary: "Set response headers: Cache-Control, Content-Disposition (with an RFC 6266 file name), Content-Type, Content-Language, Expires.",
-		Class:   Metadata,
-		New:     func() Action { return &Headers{} },
+		Doc: "Non-ASCII file names get an RFC 6266 `filename*` plus an ASCII fallback. Names that " +
+			"WriteGetObjectResponse does not forward, hop-by-hop headers and `x-oss-*` are refused at " +
+			"load; control characters are refused at load for literals and per request for " +
+			"templates. A plan of only `headers` still streams the object unchanged.",
+		Class: Metadata,
+		New:   func() Action { return &Headers{} },
 	})
 }
 

@@ -29,6 +29,17 @@ func init() {
 		Name: "redact",
 		Summary: "Redact personal data: in text, JSON, NDJSON and CSV by detectors, patterns, JSON paths and keys, CSV columns; " +
 			"in images, fill, pixelate or blur regions.",
+		Doc: "Two modes, chosen by the parameters. **Text mode** (detectors, patterns, JSON paths and " +
+			"keys, CSV columns) works on text, logs, CSV, JSON and NDJSON, recognised by content type, " +
+			"then extension. **Image mode** (`regions`) works on pictures. One action is one mode.\n\n" +
+			"Text mode: every detector confirms its candidates (Luhn, the ID checksum, date checks), " +
+			"so a number that fails Luhn stays. `json_paths` and `json_keys` redact whole values and " +
+			"keep valid JSON; `csv_columns` redacts whole columns and keeps valid CSV. `style: mask` " +
+			"on plain text streams in constant memory with the original's length. Other styles and " +
+			"structured formats are buffered: in memory up to `max_buffer_bytes`, then in a temporary " +
+			"file up to `max_spool_bytes`, then 400 `EntityTooLarge`.\n\n" +
+			"Image mode: `fill` is `solid` (the only irreversible fill), `pixelate` or `blur`. Every " +
+			"frame is redacted, and EXIF and GPS are stripped from the rest of the plan's output.",
 		Class: Transform,
 		New:   func() Action { return &Redact{HashLength: defaultHashLength} },
 	})

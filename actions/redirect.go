@@ -11,8 +11,11 @@ func init() {
 	Register(Definition{
 		Name:    "redirect",
 		Summary: "Answer with a 301, 302 or 303 redirect; the origin is never read.",
-		Class:   Terminal,
-		New:     func() Action { return &Redirect{Status: 302} },
+		Doc: "`location` is a path, or an absolute http(s) URL whose host is in `allowed_hosts`. " +
+			"Templates are checked per request, so there are no open redirects. The origin is never " +
+			"read.",
+		Class: Terminal,
+		New:   func() Action { return &Redirect{Status: 302} },
 	})
 }
 

@@ -15,7 +15,16 @@ func init() {
 	Register(Definition{
 		Name:    "resize",
 		Summary: "Resize an image: fit inside, fill (cover, then crop by gravity) or force a width and height.",
-		Class:   Transform,
+		Doc: "The geometry is imgproxy's: `fit` keeps the whole picture inside width×height, " +
+			"`fill` covers it and crops the overflow by `gravity`, `force` stretches to exactly " +
+			"width×height. At least one of `width` and `height` is needed; the other follows the " +
+			"aspect ratio. Without `upscale`, no dimension ever grows.\n\n" +
+			"`max_width` and `max_height` clamp values that come from the request. Clamping ends at " +
+			"the parameter's own range: a `width` above 65535 is a 400 `InvalidArgument`, not a clamp.\n\n" +
+			"A resize that is the plan's first image action on a JPEG decodes at 1/2, 1/4 or 1/8 " +
+			"scale (shrink-on-load, see design.md), so a 12 MP thumbnail costs a fraction of a full " +
+			"decode. Animations keep every frame unless `first_frame` is set.",
+		Class: Transform,
 		New: func() Action {
 			return &Resize{Mode: "fit", Filter: "lanczos", Gravity: gravityCenter}
 		},

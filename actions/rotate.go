@@ -13,8 +13,11 @@ func init() {
 	Register(Definition{
 		Name:    "rotate",
 		Summary: "Rotate an image clockwise (90, 180, 270 exactly; other angles fill the corners with background); auto_orient: false keeps EXIF-rotated pixels as stored.",
-		Class:   Transform,
-		New:     func() Action { return &Rotate{AutoOrient: true} },
+		Doc: "Multiples of 90 are exact; other angles grow the canvas and fill the corners with " +
+			"`background`. `auto_orient` (default true) applies the EXIF orientation on decode; " +
+			"`auto_orient: false` must come before any other image action.",
+		Class: Transform,
+		New:   func() Action { return &Rotate{AutoOrient: true} },
 	})
 }
 

@@ -26,7 +26,12 @@ func init() {
 	Register(Definition{
 		Name:    "watermark",
 		Summary: "Draw a text or image watermark at one of nine positions, or tiled over the whole image.",
-		Class:   Transform,
+		Doc: "Exactly one of `text`, `image` (an object key in the same bucket, fetched once per " +
+			"process and cached) or `file` (an image shipped with the deployment). Text uses `font` " +
+			"at `size` pixels (default a twentieth of the shorter side) in `color`; `scale` sizes the " +
+			"watermark as a fraction of the image width instead. `tile: true` repeats it over the " +
+			"whole image, with `margin` as the gap between tiles.",
+		Class: Transform,
 		New: func() Action {
 			return &Watermark{
 				Font:     "goregular",

@@ -14,7 +14,7 @@ import (
 var allowedStatus = []int{200, 206, 301, 302, 303, 304, 400, 401, 403, 404, 405, 409, 411, 412, 416, 500, 503}
 
 // Error codes the engine itself answers with. Actions add theirs
-// (actions.Code*); the README's error table lists them all.
+// (actions.Code*); docs/rules.md's error table lists them all.
 const (
 	CodeNoSuchKey          = "NoSuchKey"
 	CodeServiceUnavailable = "ServiceUnavailable"

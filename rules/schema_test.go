@@ -6,10 +6,11 @@ import (
 	"os"
 	"testing"
 
+	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/schema"
 )
 
-var update = flag.Bool("update", false, "rewrite schema/rules.schema.json from the code")
+var update = flag.Bool("update", false, "rewrite schema/rules.schema.json and docs/actions.md from the code")
 
 // The committed schema is what editors and `opaprules schema` show; the
 // code is what the loader enforces. They must be the same document.
@@ -22,7 +23,26 @@ func TestSchemaUpToDate(t *testing.T) {
 		return
 	}
 	if !bytes.Equal(schema.Rules, want) {
-		t.Fatal("schema/rules.schema.json is out of date with the action registry: run `go test ./rules -run TestSchemaUpToDate -update`")
+		t.Fatal("schema/rules.schema.json is out of date with the action registry: run `go test ./rules -run UpToDate -update`")
+	}
+}
+
+// docs/actions.md is generated from the same registry, so a new action or
+// a changed parameter cannot leave the reference behind.
+func TestActionsReferenceUpToDate(t *testing.T) {
+	want := actions.Reference()
+	if *update {
+		if err := os.WriteFile("../docs/actions.md", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile("../docs/actions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("docs/actions.md is out of date with the action registry: run `go test ./rules -run UpToDate -update`")
 	}
 }
 

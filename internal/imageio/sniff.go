@@ -18,7 +18,7 @@ const (
 	HEIC = "heic"
 )
 
-// Decodable lists the formats Decode reads, in the order the README lists them.
+// Decodable lists the formats Decode reads, in the order docs/actions.md lists them.
 var Decodable = []string{JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF}
 
 // Encodable lists the formats Encode writes.
