@@ -165,8 +165,8 @@ func readWebPMeta(data []byte) Metadata {
 	return m
 }
 
-// embedJPEG inserts EXIF and ICC segments right after the SOI marker of an
-// encoded JPEG. Pieces that do not fit a segment are left out.
+// embedJPEG inserts EXIF and ICC segments right after the SOI marker (and
+// the JFIF APP0 segment, when there is one) of an encoded JPEG. Pieces that do not fit a segment are left out.
 func embedJPEG(enc []byte, m Metadata) []byte {
 	if len(enc) < 2 || (len(m.EXIF) == 0 && len(m.ICC) == 0) {
 		return enc
@@ -186,10 +186,15 @@ func embedJPEG(enc []byte, m Metadata) []byte {
 			}
 		}
 	}
+	// JFIF wants its APP0 right after SOI: the new segments follow it.
+	at := 2
+	if len(enc) >= 4+5 && enc[2] == 0xFF && enc[3] == 0xE0 && string(enc[6:9]) == "JFI" {
+		at = min(4+int(binary.BigEndian.Uint16(enc[4:6])), len(enc))
+	}
 	out := make([]byte, 0, len(enc)+len(segs))
-	out = append(out, enc[:2]...)
+	out = append(out, enc[:at]...)
 	out = append(out, segs...)
-	return append(out, enc[2:]...)
+	return append(out, enc[at:]...)
 }
 
 func appendSegment(dst []byte, marker byte, head, body []byte) []byte {
