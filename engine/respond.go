@@ -107,7 +107,12 @@ func errorResponse(e *actions.Error, requestID string, cacheControl func(int) st
 
 // wgor sends responses with the OSS API WriteGetObjectResponse through the
 // SDK: V4 signing with the region, because the SDK's V1 signer leaves the
-// x-oss-write-get-object-response sub-resource out of what it signs.
+// x-oss-write-get-object-response sub-resource out of what it signs, and
+// Alibaba's own V1 signers (oss2, the Java SDK, the Go v2 SDK) put it in.
+// With no bucket named, the v1 SDK's V4 signer takes the canonical URI "/"
+// and the query "x-oss-write-get-object-response" (conn.go,
+// getResourceV4), as those signers do; naming a bucket would sign
+// "/<bucket>/", which OSS would refuse. localoss accepts only these shapes.
 type wgor struct {
 	// ctx bounds the upload: the invocation's context, which the
 	// request's own cancellation (the watchdog's) does not end.

@@ -15,7 +15,12 @@
 //
 //   - POST /?x-oss-write-get-object-response (any host, any path): the WGOR
 //     API. The request must carry a valid signature when credentials are
-//     configured, an unused x-oss-request-token issued by this server, the
+//     configured, made the way Alibaba's own signers make it: V1 over the
+//     canonical resource "/?x-oss-write-get-object-response", V4 over the
+//     canonical URI "/" (anything else, such as the Go v1 SDK's V1
+//     signature without the sub-resource or a signature over "/<bucket>/",
+//     is refused with SignatureDoesNotMatch); an unused
+//     x-oss-request-token issued by this server, the
 //     matching x-oss-request-route, an allowed x-oss-fwd-status and a
 //     Content-Length.
 //   - The bucket itself, addressed virtual-host style ("<bucket>.<anything>")

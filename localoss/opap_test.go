@@ -45,8 +45,11 @@ type fakeHandler struct {
 	mu      sync.Mutex
 	events  []testEvent
 	raw     [][]byte
-	// wgorOpts sign its WGORs.
+	// wgorOpts sign its WGORs through the SDK; with wgorV1 they are signed
+	// V1 the way oss2 and the Java SDK do, which the Go v1 SDK cannot.
 	wgorOpts []oss.ClientOption
+	wgorV1   bool
+	sts      string // the token wgorV1 sends
 	respond  func(ctx context.Context, h *fakeHandler, ev testEvent) error
 }
 
@@ -92,6 +95,13 @@ func fetchOrigin(ctx context.Context, ev testEvent, forward ...string) (*http.Re
 // wgor posts a WriteGetObjectResponse with the SDK, in the call shape the
 // real handler uses.
 func (h *fakeHandler) wgor(ev testEvent, status int, fwd map[string]string, body io.Reader, opts ...oss.ClientOption) error {
+	if h.wgorV1 {
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		return postWGORV1(ev, "/", "/?x-oss-write-get-object-response", status, fwd, string(b), testAK, testSK, h.sts)
+	}
 	if opts == nil {
 		opts = h.wgorOpts
 	}
@@ -168,6 +178,7 @@ func TestOPAPRelay(t *testing.T) {
 		name   string
 		cfg    Config
 		wgor   []oss.ClientOption
+		v1     bool // sign WGOR V1 with the sub-resource, as oss2 does
 		target string
 		host   func(f *fixture) string // Host header; "" for the listener address
 		ap     string
@@ -185,7 +196,7 @@ func TestOPAPRelay(t *testing.T) {
 			wantURL: func(f *fixture) string { return "media-0123abcd-opapalias." + f.addr + "/photos/a.jpg?w=200&x=a%20b" },
 		},
 		{
-			name: "v1/virtual-host alias", cfg: Config{AccessKeyID: testAK, AccessKeySecret: testSK}, wgor: v1(),
+			name: "v1/virtual-host alias", cfg: Config{AccessKeyID: testAK, AccessKeySecret: testSK}, v1: true,
 			target: "/photos/a.jpg?w=200", ap: "thumbs",
 			host: func(f *fixture) string {
 				return f.srv.Alias("thumbs") + ".oss-cn-hangzhou.oss-object-process.aliyuncs.com"
@@ -201,13 +212,13 @@ func TestOPAPRelay(t *testing.T) {
 		},
 		{
 			name: "v1 sts/default access point", cfg: Config{AccessKeyID: testAK, AccessKeySecret: testSK, SecurityToken: testSTS},
-			wgor: append(v1(), oss.SecurityToken(testSTS)), target: "/photos/a.jpg", ap: "local",
+			v1: true, target: "/photos/a.jpg", ap: "local",
 			wantURL: func(f *fixture) string { return f.addr + "/photos/a.jpg" },
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &fakeHandler{wgorOpts: tt.wgor}
+			h := &fakeHandler{wgorOpts: tt.wgor, wgorV1: tt.v1, sts: tt.cfg.SecurityToken}
 			f := opapFixture(t, tt.cfg, h)
 			hdr := map[string]string{"Accept": "image/webp", "X-Custom": "v"}
 			if tt.host != nil {
@@ -343,15 +354,24 @@ func TestOPAPSDKClient(t *testing.T) {
 	})
 }
 
-// TestWGORCallShapes records what the SDK actually sends for the call
-// shapes a handler may use, and that each is accepted.
+// TestWGORCallShapes sends WriteGetObjectResponse in the shapes a handler
+// may use and checks that exactly those an official signer produces are
+// accepted: V4 over the canonical URI "/" and V1 over
+// "/?x-oss-write-get-object-response". The Go v1 SDK's V1 signer leaves
+// the sub-resource out, and naming a bucket moves the resource to
+// "/<bucket>/": real OSS computes neither, so neither may pass here.
 func TestWGORCallShapes(t *testing.T) {
 	type seen struct{ host, uri, auth string }
 	var mu sync.Mutex
 	var got []seen
 	h := &fakeHandler{}
 	var shape func(ev testEvent) error
-	h.respond = func(ctx context.Context, h *fakeHandler, ev testEvent) error { return shape(ev) }
+	wgorErr := make(chan error, 1)
+	h.respond = func(ctx context.Context, h *fakeHandler, ev testEvent) error {
+		err := shape(ev)
+		wgorErr <- err
+		return err
+	}
 	cfg := Config{AccessKeyID: testAK, AccessKeySecret: testSK, SecurityToken: testSTS, Invoke: h.Invoke}
 	f := newFixture(t, cfg, map[string]string{"a.txt": "a"})
 	// Record WGORs on the way in.
@@ -365,35 +385,62 @@ func TestWGORCallShapes(t *testing.T) {
 		}
 		inner.ServeHTTP(w, r)
 	})
+	sdk := func(bucket string, opts []oss.ClientOption) func(ev testEvent) error {
+		return func(ev testEvent) error {
+			return postWGOR("http://"+ev.GetObjectContext.OutputRoute, bucket, ev.GetObjectContext.OutputRoute,
+				ev.GetObjectContext.OutputToken, 200, map[string]string{"Content-Type": "text/plain"},
+				strings.NewReader("ok"), testAK, testSK, opts...)
+		}
+	}
+	signedV1 := func(path, resource string) func(ev testEvent) error {
+		return func(ev testEvent) error {
+			return postWGORV1(ev, path, resource, 200, map[string]string{"Content-Type": "text/plain"}, "ok", testAK, testSK, testSTS)
+		}
+	}
+	const alias = "media-0123abcd-opapalias"
 	for _, tc := range []struct {
-		name, bucket string
-		opts         []oss.ClientOption
-		wantURI      string
+		name     string
+		send     func(ev testEvent) error
+		wantURI  string
+		accepted bool
 	}{
-		{"v4 no bucket", "", append(v4(), oss.SecurityToken(testSTS)), "/?x-oss-write-get-object-response"},
-		{"v1 no bucket", "", append(v1(), oss.SecurityToken(testSTS)), "/?x-oss-write-get-object-response"},
-		{"v4 alias as bucket", "media-0123abcd-opapalias", append(v4(), oss.SecurityToken(testSTS)), "/media-0123abcd-opapalias/?x-oss-write-get-object-response"},
-		{"v1 alias as bucket", "media-0123abcd-opapalias", append(v1(), oss.SecurityToken(testSTS)), "/media-0123abcd-opapalias/?x-oss-write-get-object-response"},
+		{"v4 no bucket (SDK)", sdk("", append(v4(), oss.SecurityToken(testSTS))), "/?x-oss-write-get-object-response", true},
+		{"v1 with the sub-resource (oss2, Java, Go v2)", signedV1("/", "/?x-oss-write-get-object-response"), "/?x-oss-write-get-object-response", true},
+		{"v1 without the sub-resource (Go v1 SDK)", sdk("", append(v1(), oss.SecurityToken(testSTS))), "/?x-oss-write-get-object-response", false},
+		{"v4 alias as bucket (SDK)", sdk(alias, append(v4(), oss.SecurityToken(testSTS))), "/" + alias + "/?x-oss-write-get-object-response", false},
+		{"v1 alias as bucket (SDK)", sdk(alias, append(v1(), oss.SecurityToken(testSTS))), "/" + alias + "/?x-oss-write-get-object-response", false},
+		{"v1 over /alias/ with the sub-resource", signedV1("/"+alias+"/", "/"+alias+"/?x-oss-write-get-object-response"), "/" + alias + "/?x-oss-write-get-object-response", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			shape = func(ev testEvent) error {
-				return postWGOR("http://"+ev.GetObjectContext.OutputRoute, tc.bucket, ev.GetObjectContext.OutputRoute,
-					ev.GetObjectContext.OutputToken, 200, map[string]string{"Content-Type": "text/plain"},
-					strings.NewReader("ok"), testAK, testSK, tc.opts...)
-			}
+			shape = tc.send
 			mu.Lock()
 			got = nil
 			mu.Unlock()
+			before := f.srv.Stats()
 			resp, body := f.do("GET", "/a.txt", nil)
-			if resp.StatusCode != 200 || string(body) != "ok" {
-				t.Fatalf("%d %s", resp.StatusCode, body)
+			err := <-wgorErr
+			if tc.accepted {
+				if err != nil || resp.StatusCode != 200 || string(body) != "ok" {
+					t.Fatalf("refused: %v; client got %d %s", err, resp.StatusCode, body)
+				}
+			} else {
+				var se oss.ServiceError
+				if !errors.As(err, &se) || se.StatusCode != 403 || se.Code != "SignatureDoesNotMatch" {
+					t.Fatalf("accepted or refused for another reason: %v", err)
+				}
+				if resp.StatusCode != 500 {
+					t.Errorf("client got %d %s", resp.StatusCode, body)
+				}
+				if st := f.srv.Stats(); st.WGORRejected[RejectSignature] != before.WGORRejected[RejectSignature]+1 || st.WGORAccepted != before.WGORAccepted {
+					t.Errorf("stats %+v", st)
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if len(got) != 1 || got[0].host != f.addr || got[0].uri != tc.wantURI {
 				t.Fatalf("WGOR requests %+v, want Host %s URI %s", got, f.addr, tc.wantURI)
 			}
-			t.Logf("SDK sent POST %s Host=%s Authorization=%s ...", got[0].uri, got[0].host, got[0].auth)
+			t.Logf("sent POST %s Host=%s Authorization=%s ...", got[0].uri, got[0].host, got[0].auth)
 		})
 	}
 }

@@ -47,8 +47,8 @@ const (
 // v1SubResources are the query parameters that V1 signatures cover; any other
 // parameter is left out of the canonicalized resource. The list follows the
 // OSS V1 signing documentation, restricted to what can reach an object GET,
-// HEAD or a WGOR. x-oss-write-get-object-response is deliberately absent; see
-// verifyV1 for how WGOR requests are handled.
+// HEAD or a WGOR. x-oss-write-get-object-response is absent: only a WGOR signs
+// it, and v1Resources adds it there.
 var v1SubResources = map[string]bool{
 	"acl": true, "append": true, "callback": true, "callback-var": true,
 	"comp": true, "continuation-token": true, "cors": true, "delete": true,

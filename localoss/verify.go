@@ -28,7 +28,8 @@ type authInput struct {
 	// request may have been signed for, most likely first. More than one
 	// exists when the URL does not name the bucket (CNAME-style signing).
 	resources []string
-	// wgor marks a WriteGetObjectResponse request; see verifyV1.
+	// wgor marks a WriteGetObjectResponse request, whose V1 canonical
+	// resource carries its sub-resource; see v1Resources.
 	wgor bool
 }
 
@@ -113,18 +114,16 @@ func v1OSSHeaders(r *http.Request) []headerLine {
 	return out
 }
 
-// v1Resources lists the canonicalized resources to try. For a WGOR the
-// x-oss-write-get-object-response sub-resource is tried both absent and
-// present: SDK v3.0.2's V1 signer only signs sub-resources on its fixed list,
-// which lacks it, so the SDK signs plain "/"; a signer following the generic
-// rule would include it.
+// v1Resources lists the canonicalized resources to try. A WGOR has exactly
+// one: "/" with its sub-resource, what every official V1 signer produces;
+// see serveWGOR.
 func v1Resources(q url.Values, in authInput) []string {
+	if in.wgor {
+		return []string{canonicalResourceV1("/", q, wgorSubResource)}
+	}
 	var out []string
 	for _, res := range in.resources {
 		out = append(out, canonicalResourceV1(res, q))
-		if in.wgor {
-			out = append(out, canonicalResourceV1(res, q, wgorSubResource))
-		}
 	}
 	return out
 }

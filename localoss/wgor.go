@@ -62,15 +62,17 @@ func (s *Server) serveWGOR(w http.ResponseWriter, r *http.Request, q url.Values,
 		return
 	}
 	if s.authEnabled() {
-		p := r.URL.Path
-		if p == "" {
-			p = "/"
-		}
-		res := []string{p}
-		if label := hostLabel(r.Host); label != "" {
-			res = append(res, "/"+label+p)
-		}
-		id, e := s.authenticate(r, q, authInput{resources: res, wgor: true})
+		// The official signers name no bucket for this call, so they all
+		// sign the resource "/": V1 as "/?x-oss-write-get-object-response"
+		// (oss2 auth.py, whose sub-resource list has it; the Java SDK's
+		// SignParameters.SIGNED_PARAMTERS; alibabacloud-oss-go-sdk-v2
+		// oss/signer/v1.go with the operation's SubResource), V4 with the
+		// canonical URI "/" (oss2 ProviderAuthV4.__get_canonical_uri, Java
+		// OSSOperation.createSigner, Go v2 signer/v4.go). Only those are
+		// accepted, so a handler that passes here would pass on OSS. The
+		// Go v1 SDK's V1 signer leaves the sub-resource out (see
+		// TestSDKV1OmitsWGORSubResource) and is refused.
+		id, e := s.authenticate(r, q, authInput{resources: []string{"/"}, wgor: true})
 		if e == nil && id == nil {
 			e = errAccessDenied("WriteGetObjectResponse requests must be signed.")
 		}
