@@ -160,7 +160,6 @@ rules:
 	cmd.Env = append(os.Environ(),
 		"FC_RUNTIME_API="+strings.TrimPrefix(fcSrv.URL, "http://"),
 		"OPAPRULES_RULES="+rulesFile,
-		"OPAPRULES_ROUTE_SCHEME=http",
 		"OPAPRULES_BUCKET="+localoss.DefaultBucket,
 		"OPAPRULES_ENDPOINT="+ossSrv.URL,
 	)

@@ -1,14 +1,18 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/opaprules/opaprules/rules"
 )
@@ -105,6 +109,31 @@ func decodeEvent(data []byte) (*Event, error) {
 // aliasHost matches the host of a request sent to an access point alias.
 var aliasHost = regexp.MustCompile(`^(([a-z0-9][a-z0-9-]*?)-[a-z0-9]+-opapalias)(\.|$)`)
 
+// The access point's own endpoints, as GetAccessPointForObjectProcess
+// reports them ("<ap>-<account>.oss-<region>[-internal].oss-object-process.aliyuncs.com",
+// alibabacloud-oss-go-sdk-v2 oss/client_mock_test.go), and the outputRoute
+// of its events ("<ap>-<account>-opap.oss-<region>[-internal].oss-object-process.aliyuncs.com",
+// oss2 examples/write_get_object_response.py, the Java SDK's
+// WriteGetObjectResponseTest): the access point name, then the account id.
+// The greedy name leaves the last "-<digits>" to the account, so names
+// that end in digits ("fc-ap-01") come out whole.
+var (
+	endpointHost = regexp.MustCompile(`^([a-z0-9][a-z0-9-]*)-[0-9]+\.oss-[a-z0-9-]+\.oss-object-process\.aliyuncs\.com$`)
+	routeHost    = regexp.MustCompile(`^([a-z0-9][a-z0-9-]*)-[0-9]+-opap\.oss-[a-z0-9-]+\.oss-object-process\.aliyuncs\.com$`)
+)
+
+// hostAccessPoint is the access point named by host in the form re
+// matches, or "".
+func hostAccessPoint(re *regexp.Regexp, host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if m := re.FindStringSubmatch(strings.ToLower(host)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // request derives what the rules see from the event.
 func (ev *Event) request() (*rules.Request, error) {
 	req := &rules.Request{Method: http.MethodGet, Header: http.Header(ev.UserRequest.Headers)}
@@ -154,6 +183,13 @@ func (ev *Event) request() (*rules.Request, error) {
 	}
 	if req.AccessPoint == "" {
 		req.AccessPoint = arnName(ev.Configuration.AccessPointArn)
+	}
+	if req.AccessPoint == "" {
+		req.AccessPoint = hostAccessPoint(endpointHost, host)
+	}
+	if req.AccessPoint == "" {
+		// The only documented field that names it.
+		req.AccessPoint = hostAccessPoint(routeHost, ev.GetObjectContext.OutputRoute)
 	}
 	req.IP = clientIP(req.Header)
 	return req, nil
@@ -242,4 +278,94 @@ func maskURL(s string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// InvokeEvent is Invoke as the Function Compute front doors call it. Only
+// outputRoute and outputToken are documented, so the first real event may
+// not have the shape this package expects; when it does not decode fully,
+// the masked event is logged, without waiting for OPAPRULES_LOG_EVENT and
+// a redeploy: at error level when the request cannot be served (it is
+// answered 400, or not at all), at warning level when it is served with
+// less than the rules could read (no query, no headers, no access point).
+// Each kind is logged at most once a minute per Handler, with a count of
+// the ones left out.
+//
+// The event is decoded here and again in Invoke: a few microseconds
+// against an origin read, kept apart until Invoke's decode step can
+// report for itself.
+func (h *Handler) InvokeEvent(ctx context.Context, event []byte, creds Credentials) error {
+	if level, problem := eventShortfall(event); problem != "" {
+		h.reportShortEvent(level, problem, event, time.Now())
+	}
+	return h.Invoke(ctx, event, creds)
+}
+
+// eventShortfall says what keeps event from decoding fully, and how badly.
+func eventShortfall(data []byte) (slog.Level, string) {
+	ev, err := decodeEvent(data)
+	if err != nil {
+		return slog.LevelError, err.Error()
+	}
+	req, err := ev.request()
+	if err != nil {
+		return slog.LevelError, err.Error()
+	}
+	var missing []string
+	if ev.UserRequest.URL == "" {
+		missing = append(missing, "userRequest.url (the rules see no query; the key comes from inputOssUrl)")
+	}
+	if len(ev.UserRequest.Headers) == 0 {
+		missing = append(missing, "userRequest.headers (the rules see no request header)")
+	}
+	if req.AccessPoint == "" {
+		missing = append(missing, "an access point name (rules scoped by access_points never match)")
+	}
+	if missing == nil {
+		return 0, ""
+	}
+	return slog.LevelWarn, "the event decodes without " + strings.Join(missing, "; ")
+}
+
+// shortEventInterval is the least time between two logs of one kind.
+const shortEventInterval = time.Minute
+
+// shortEventLogs holds an *eventLimiter per Handler: per Handler rather
+// than per process, so that tests with their own handlers and loggers do
+// not silence each other; a deployment has one.
+var shortEventLogs sync.Map
+
+type eventLimiter struct {
+	mu         sync.Mutex
+	last       map[slog.Level]time.Time
+	suppressed map[slog.Level]int
+}
+
+// allow reports whether a log of this level may be written at now, and how
+// many were left out since the last one.
+func (l *eventLimiter) allow(level slog.Level, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if last, ok := l.last[level]; ok && now.Sub(last) < shortEventInterval {
+		l.suppressed[level]++
+		return false, 0
+	}
+	n := l.suppressed[level]
+	l.last[level], l.suppressed[level] = now, 0
+	return true, n
+}
+
+func (h *Handler) reportShortEvent(level slog.Level, problem string, event []byte, now time.Time) {
+	v, _ := shortEventLogs.LoadOrStore(h, &eventLimiter{last: map[slog.Level]time.Time{}, suppressed: map[slog.Level]int{}})
+	ok, suppressed := v.(*eventLimiter).allow(level, now)
+	if !ok {
+		return
+	}
+	msg := "event does not decode"
+	if level < slog.LevelError {
+		msg = "event decodes only partly"
+	}
+	h.cfg.Logger.LogAttrs(context.Background(), level, msg,
+		slog.String("problem", problem),
+		slog.Any("event", maskedEvent(event)),
+		slog.Int("suppressed_since_last", suppressed))
 }

@@ -1,9 +1,16 @@
 package engine
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/opaprules/opaprules/rules"
 )
 
 func TestDecodeEvent(t *testing.T) {
@@ -34,6 +41,31 @@ func TestDecodeEvent(t *testing.T) {
 			name:  "access point from an ARN",
 			event: `{` + route + `},"configuration":{"accessPointArn":"acs:oss:cn-hangzhou:123:accesspoint/reports"},"userRequest":{"url":"https://h.example/r.csv"}}`,
 			key:   "r.csv", ap: "reports",
+		},
+		{
+			name:  "access point from its own endpoint (second host form)",
+			event: `{` + route + `},"userRequest":{"url":"https://fc-ap-01-1119335441650000.oss-cn-qingdao.oss-object-process.aliyuncs.com/p/q.png"}}`,
+			key:   "p/q.png", ap: "fc-ap-01",
+		},
+		{
+			name:  "access point from its internal endpoint",
+			event: `{` + route + `},"userRequest":{"url":"https://thumbs-2024-1283516515.oss-cn-beijing-internal.oss-object-process.aliyuncs.com/q.png"}}`,
+			key:   "q.png", ap: "thumbs-2024",
+		},
+		{
+			name:  "access point from outputRoute when nothing else names it",
+			event: `{"getObjectContext":{"outputRoute":"test-ap-process-name-43-1283516515-opap.oss-cn-beijing-internal.oss-object-process.aliyuncs.com","outputToken":"t"},"userRequest":{"url":"https://cdn.example.com/a.jpg"}}`,
+			key:   "a.jpg", ap: "test-ap-process-name-43",
+		},
+		{
+			name:  "an alias host wins over outputRoute",
+			event: `{"getObjectContext":{"outputRoute":"other-1283516515-opap.oss-cn-beijing.oss-object-process.aliyuncs.com","outputToken":"t"},"userRequest":{"url":"https://media-a1b2c3-opapalias.oss-cn-beijing.aliyuncs.com/a.jpg"}}`,
+			key:   "a.jpg", ap: "media", alias: "media-a1b2c3-opapalias",
+		},
+		{
+			name:  "a bucket host names no access point",
+			event: `{"getObjectContext":{"outputRoute":"127.0.0.1:9000","outputToken":"t"},"userRequest":{"url":"https://bucket-123.oss-cn-beijing.aliyuncs.com/a.jpg"}}`,
+			key:   "a.jpg",
 		},
 		{
 			name:  "key from a path-style inputOssUrl",
@@ -133,5 +165,88 @@ func TestMemoryLimit(t *testing.T) {
 		if got := memoryLimit(tc.mem, tc.env); got != tc.want {
 			t.Errorf("memoryLimit(%q, %q) = %d, want %d", tc.mem, tc.env, got, tc.want)
 		}
+	}
+}
+
+func TestEventShortfall(t *testing.T) {
+	const full = `{"getObjectContext":{"outputRoute":"r","outputToken":"OSSV1#tok"},"configuration":{"accessPointName":"media"},"userRequest":{"url":"https://h/a.jpg","headers":{"Accept":"*/*"}}}`
+	for _, tc := range []struct {
+		name, event string
+		level       slog.Level
+		problem     string // a part of it; "" for none
+	}{
+		{"full", full, 0, ""},
+		{"not JSON", `hello`, slog.LevelError, "outputRoute"},
+		{"no route", `{"getObjectContext":{"outputToken":"t"}}`, slog.LevelError, "outputRoute"},
+		{"no object", `{"getObjectContext":{"outputRoute":"r","outputToken":"t"}}`, slog.LevelError, "names the object"},
+		{"empty key", `{"getObjectContext":{"outputRoute":"r","outputToken":"t"},"userRequest":{"url":"https://h/"}}`, slog.LevelError, "no object key"},
+		{"documented fields only", `{"getObjectContext":{"outputRoute":"r","outputToken":"t","inputOssUrl":"https://b.oss/k.txt"}}`, slog.LevelWarn, "userRequest.url"},
+		{"no headers", `{"getObjectContext":{"outputRoute":"r","outputToken":"t"},"configuration":{"accessPointName":"m"},"userRequest":{"url":"https://h/a.jpg"}}`, slog.LevelWarn, "userRequest.headers"},
+		{"no access point", `{"getObjectContext":{"outputRoute":"r","outputToken":"t"},"userRequest":{"url":"https://h/a.jpg","headers":{"Accept":"*/*"}}}`, slog.LevelWarn, "access point"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			level, problem := eventShortfall([]byte(tc.event))
+			if tc.problem == "" {
+				if problem != "" {
+					t.Fatalf("a full event reported: %v %s", level, problem)
+				}
+				return
+			}
+			if level != tc.level || !strings.Contains(problem, tc.problem) {
+				t.Errorf("got %v %q, want %v and %q", level, problem, tc.level, tc.problem)
+			}
+		})
+	}
+}
+
+// TestInvokeEventLogsShortEvents: an event that does not decode is logged
+// masked, at error level, once a minute with a count of those left out.
+func TestInvokeEventLogsShortEvents(t *testing.T) {
+	var buf bytes.Buffer
+	rs, err := rules.Load("r.yaml", []byte("version: 1\nrules: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Rules: rs, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := func() []map[string]any {
+		var out []map[string]any
+		for _, l := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			var m map[string]any
+			if json.Unmarshal(l, &m) == nil && strings.HasPrefix(m["msg"].(string), "event ") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	noRoute := []byte(`{"getObjectContext":{"outputToken":"OSSV1#secret+/"},"userRequest":{"url":"https://h/a.jpg","headers":{"Authorization":"OSS ak:sig"}}}`)
+	for range 3 {
+		if err := h.InvokeEvent(context.Background(), noRoute, Credentials{}); !errors.Is(err, errNoRoute) {
+			t.Fatalf("Invoke: %v", err)
+		}
+	}
+	got := lines()
+	if len(got) != 1 {
+		t.Fatalf("want one report in the first minute, got %d:\n%s", len(got), buf.String())
+	}
+	if got[0]["level"] != "ERROR" || got[0]["msg"] != "event does not decode" || !strings.Contains(got[0]["problem"].(string), "outputRoute") {
+		t.Errorf("report %v", got[0])
+	}
+	ev, _ := json.Marshal(got[0]["event"])
+	if strings.Contains(string(ev), "secret") || strings.Contains(string(ev), "ak:sig") || !strings.Contains(string(ev), "https://h/a.jpg") {
+		t.Errorf("event not masked, or masked away: %s", ev)
+	}
+	// A minute later the next one is logged with the count of those left out.
+	h.reportShortEvent(slog.LevelError, "again", noRoute, time.Now().Add(shortEventInterval+time.Second))
+	got = lines()
+	if len(got) != 2 || got[1]["suppressed_since_last"] != float64(2) {
+		t.Fatalf("after a minute: %v", got)
+	}
+	// Partial decodes are a kind of their own, at warning level.
+	h.reportShortEvent(slog.LevelWarn, "partly", noRoute, time.Now().Add(shortEventInterval+2*time.Second))
+	if got = lines(); len(got) != 3 || got[2]["level"] != "WARN" || got[2]["msg"] != "event decodes only partly" {
+		t.Fatalf("warn report: %v", got)
 	}
 }
