@@ -5,7 +5,7 @@ go 1.26.8
 require (
 	github.com/aliyun/aliyun-oss-go-sdk v3.0.2+incompatible
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
-	github.com/deepteams/webp v1.2.5
+	github.com/deepteams/webp v1.2.8
 	github.com/disintegration/imaging v1.6.2
 	github.com/expr-lang/expr v1.17.8
 	github.com/gen2brain/avif v0.5.3

@@ -7,6 +7,8 @@
 //	imagebench overlay OUT        write the text watermark as an RGBA PNG (for libvips)
 //	imagebench filters INPUT N    time each resize filter alone (800 px wide), after a full and a shrink-on-load decode, and its PSNR against Lanczos
 //	imagebench cases              list the cases
+//	imagebench photo W H OUT.png  write a photo-like W×H PNG (input for other encoders)
+//	imagebench decode INPUT N     decode INPUT (any source format) N times; print one JSON line
 //
 // The JSON line has the first iteration's time (in a fresh process, so it
 // includes one-off costs such as compiling the AVIF codec), the median of
@@ -98,6 +100,13 @@ func main() {
 	case "filters":
 		n, _ := strconv.Atoi(arg(3))
 		err = filters(arg(2), max(n, 1))
+	case "photo":
+		w, _ := strconv.Atoi(arg(2))
+		h, _ := strconv.Atoi(arg(3))
+		err = writePhoto(max(w, 1), max(h, 1), arg(4))
+	case "decode":
+		n, _ := strconv.Atoi(arg(3))
+		err = decode(arg(2), max(n, 1))
 	case "cases":
 		names := make([]string, 0, len(cases))
 		for n := range cases {
@@ -122,7 +131,7 @@ func arg(i int) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases")
+	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases | photo W H OUT | decode INPUT N")
 	os.Exit(2)
 }
 
@@ -197,6 +206,52 @@ func once(data []byte, acts []actions.Action) ([]byte, error) {
 		return nil, err
 	}
 	return io.ReadAll(r)
+}
+
+// decode times the source decoder alone, as the first image action runs
+// it: header, then a full decode with auto-orientation.
+func decode(input string, n int) error {
+	data, err := os.ReadFile(input)
+	if err != nil {
+		return err
+	}
+	cfg, err := imageio.DecodeConfig(data)
+	if err != nil {
+		return err
+	}
+	res := result{Case: "decode " + cfg.Format, N: n}
+	var times []float64
+	for i := range n {
+		start := time.Now()
+		cfg, err := imageio.DecodeConfig(data)
+		if err != nil {
+			return err
+		}
+		img, err := imageio.Decode(data, cfg, imageio.DecodeOptions{AutoOrient: true})
+		if err != nil {
+			return err
+		}
+		d := ms(time.Since(start))
+		if i == 0 {
+			res.FirstMS = d
+			res.OutSize = fmt.Sprintf("%dx%d", img.Bounds().Dx(), img.Bounds().Dy())
+		}
+		if i > 0 || n == 1 {
+			times = append(times, d)
+		}
+	}
+	slices.Sort(times)
+	res.MedianMS, res.MinMS = times[len(times)/2], times[0]
+	res.PeakRSSMiB = peakRSS()
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func writePhoto(w, h int, out string) error {
+	b, err := imageio.Encode(&imageio.Image{Frames: []imageio.Frame{{Image: photo(w, h, 255)}}}, imageio.EncodeOptions{Format: "png"})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, b, 0o644)
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/100) / 10 }
