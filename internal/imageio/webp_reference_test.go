@@ -223,4 +223,3 @@ func blendOnto(dst, src *image.NRGBA, at image.Point, blend bool) {
 		}
 	}
 }
-
