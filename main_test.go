@@ -140,6 +140,9 @@ rules:
   - name: download
     when: query.dl == "1"
     actions: [{headers: {content_disposition: attachment, filename: "${ base }"}}]
+  - name: bucket
+    when: query.b == "1"
+    actions: [{headers: {cache_control: "private, bucket=${ bucket }"}}]
 `), 0o644)
 
 	fcEmu := newFCEmulator()
@@ -208,6 +211,10 @@ rules:
 	st := oss.Stats()
 	if st.WGORAccepted != 3 || st.WGORRejectedTotal() != 0 || st.OriginGets != 2 {
 		t.Errorf("stats %+v", st)
+	}
+	// Conditions see the bucket the function is configured with.
+	if status, h, _ := get("/a.txt?b=1"); status != 200 || h.Get("Cache-Control") != "private, bucket="+localoss.DefaultBucket {
+		t.Errorf("bucket: %d %v", status, h)
 	}
 	// Each log line is written once the response is out; give the last one a moment.
 	var out string

@@ -193,6 +193,21 @@ func TestDryRun(t *testing.T) {
 	if code, _, _ := run(t, "", "dry-run", "a.png", "--object-meta", "colour=red"); code != 2 {
 		t.Errorf("bad --object-meta: exit %d", code)
 	}
+	for _, args := range [][]string{
+		{"--method", ""}, {"--method", "GE T"}, {"--ip", "bogus"},
+		{"--input", filepath.Join(dir, "in.png"), "--origin", filepath.Join(dir, "nonexist")},
+		{"--input", filepath.Join(dir, "nonexist.png")},
+		{"--input", dir},
+	} {
+		if code, _, errOut := run(t, "", append([]string{"dry-run"}, append(args, "a.png")...)...); code != 2 || !strings.Contains(errOut, "opaprules dry-run: ") {
+			t.Errorf("dry-run %q: exit %d, want a usage error (2): %s", args, code, errOut)
+		}
+	}
+	// Nothing matches: the plan is an empty list, never null.
+	code, out, _ = run(t, dir, "dry-run", "--format", "json", "nothing/here.bin")
+	if code != 0 || !strings.Contains(out, `"plan": []`) {
+		t.Errorf("empty plan:\n%s", out)
+	}
 }
 
 func decodeConfig(path string) (image.Config, error) {

@@ -7,22 +7,158 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"mime"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/engine"
 	"github.com/opaprules/opaprules/rules"
+	"github.com/opaprules/opaprules/ruletest"
 )
+
+// requestFlags are the flags that describe a request, shared by dry-run
+// and the rule tests' request block.
+// requestFlags are dry-run's flags that describe the request; they fill a
+// ruletest.Request, the one request builder.
+type requestFlags struct {
+	method, accessPoint, ip string
+	headers, objectMeta     multiFlag
+}
+
+func (rf requestFlags) request(target string) (*rules.Request, error) {
+	r := ruletest.Request{Key: target, Method: rf.method, AccessPoint: rf.accessPoint, IP: rf.ip}
+	if rf.ip != "" {
+		if _, err := netip.ParseAddr(rf.ip); err != nil {
+			return nil, fmt.Errorf("--ip %q: not an IP address", rf.ip)
+		}
+	}
+	for _, h := range rf.headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("-H %q: want 'Name: value'", h)
+		}
+		if r.Headers == nil {
+			r.Headers = map[string]string{}
+		}
+		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		if prev, ok := r.Headers[name]; ok {
+			// A repeated header means the same as one with the values
+			// joined (RFC 9110 §5.3).
+			value = prev + ", " + strings.TrimSpace(value)
+		}
+		r.Headers[name] = strings.TrimSpace(value)
+	}
+	for _, kv := range rf.objectMeta {
+		if r.Object == nil {
+			r.Object = &ruletest.Object{}
+		}
+		if err := r.Object.Set(kv); err != nil {
+			return nil, fmt.Errorf("--object-meta %v", err)
+		}
+	}
+	return r.Build()
+}
+
+func runDryRun(env *Env, args []string) int {
+	const argsHelp = "[--rules FILE] [--access-point NAME] [-H 'Name: value']... [--method GET] [--ip IP] [--object-meta key=value]... [--input FILE [--output FILE] [--origin DIR]] [--format text|json] 'KEY?QUERY'"
+	fs := newFlags(env, "dry-run", argsHelp)
+	rulesFile := fs.String("rules", "", "rules file (default ./rules.yaml, else the embedded one)")
+	var rf requestFlags
+	fs.StringVar(&rf.method, "method", "GET", "request method")
+	fs.StringVar(&rf.accessPoint, "access-point", "", "access point name or alias the request came through")
+	fs.StringVar(&rf.ip, "ip", "", "client IP address")
+	fs.Var(&rf.headers, "H", "request header 'Name: value' (repeatable)")
+	fs.Var(&rf.objectMeta, "object-meta", "origin object metadata key=value: size, content_type, etag, last_modified, meta.NAME (repeatable)")
+	input := fs.String("input", "", "run the request with this local file as the original object")
+	output := fs.String("output", "", "with --input, write the response body here")
+	originDir := fs.String("origin", ".", "with --input, the folder other objects (watermark images) are read from")
+	format := fs.String("format", "text", "output format: text or json")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError(env, fs, err)
+	}
+	if len(pos) != 1 {
+		return usageError(env, fs, fmt.Errorf("want one request such as 'photos/a.jpg?w=200', got %d arguments", len(pos)))
+	}
+	if *format != "text" && *format != "json" {
+		return usageError(env, fs, fmt.Errorf("--format must be text or json, not %q", *format))
+	}
+	if rf.method == "" {
+		return usageError(env, fs, fmt.Errorf("--method must name an HTTP method"))
+	}
+	if *output != "" && *input == "" {
+		return usageError(env, fs, fmt.Errorf("--output needs --input"))
+	}
+	if *input != "" {
+		if st, err := os.Stat(*input); err != nil || !st.Mode().IsRegular() {
+			return usageError(env, fs, fmt.Errorf("--input %s: not a readable regular file", *input))
+		}
+	}
+	run := engine.LocalRun{Object: *input}
+	if *input != "" {
+		if run.Others, err = engine.DirFetcher(*originDir); err != nil {
+			return usageError(env, fs, fmt.Errorf("--origin: %v", unwrapPathError(err)))
+		}
+	}
+	if run.Request, err = rf.request(pos[0]); err != nil {
+		return usageError(env, fs, err)
+	}
+	name, data, err := rulesSource(env, *rulesFile)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules dry-run: %v\n", unwrapPathError(err))
+		return ExitFail
+	}
+	rs, err := rules.Load(name, data)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%v\n", err)
+		return ExitFail
+	}
+	h, err := engine.New(engine.Config{Rules: rs, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules dry-run: %v\n", err)
+		return ExitFail
+	}
+
+	// The body streams to --output; its first bytes are kept to read an
+	// image's dimensions, so a large object is never held whole.
+	head := &headWriter{max: 64 << 10}
+	var out io.Writer = head
+	if *output != "" {
+		f, err := os.Create(*output)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "opaprules dry-run: %v\n", err)
+			return ExitFail
+		}
+		defer f.Close()
+		out = io.MultiWriter(f, head)
+	}
+	run.Body = out
+	res, err := h.RunLocal(context.Background(), run)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "opaprules dry-run: %v\n", err)
+		return ExitFail
+	}
+	doc := describe(res, head.buf)
+	if *format == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(doc)
+	} else {
+		printDryRun(env.Stdout, run.Request, doc)
+	}
+	if doc.Result != nil && doc.Result.Error != "" {
+		return ExitFail
+	}
+	return ExitOK
+}
 
 type dryRunResult struct {
 	Rules   []ruleOut         `json:"rules"`
@@ -53,6 +189,7 @@ type errorOut struct {
 	Message string `json:"message"`
 }
 
+// resultOut describes the body a run with --input produced.
 type resultOut struct {
 	Status      int    `json:"status"`
 	ContentType string `json:"content_type"`
@@ -62,207 +199,60 @@ type resultOut struct {
 	Error       string `json:"error,omitempty"`
 }
 
-// requestFlags are the flags that describe a request, shared by dry-run
-// and the rule tests' request block.
-type requestFlags struct {
-	method, accessPoint, ip string
-	headers, objectMeta     multiFlag
+// describe turns an engine result into dry-run's document.
+func describe(res *engine.LocalResult, head []byte) dryRunResult {
+	doc := dryRunResult{Rules: []ruleOut{}, Plan: []planOut{}, Status: res.Status, Headers: map[string]string{}}
+	if res.Trace != nil {
+		for _, t := range res.Trace.Rules {
+			doc.Rules = append(doc.Rules, ruleOut{t.Name, t.Matched, t.Skipped, t.FailedCondition, t.Error})
+		}
+	}
+	if res.Plan != nil {
+		for _, s := range res.Plan.Steps {
+			doc.Plan = append(doc.Plan, describeStep(s))
+		}
+	}
+	for k := range res.Header {
+		doc.Headers[headerName(k)] = res.Header.Get(k)
+	}
+	if res.Error != nil {
+		doc.Error = &errorOut{res.Error.Code, res.Error.Message}
+	}
+	if res.Predicted {
+		return doc
+	}
+	r := &resultOut{Status: res.Status, ContentType: res.Header.Get("Content-Type"), Bytes: res.Bytes}
+	if res.Error != nil {
+		r.Error = res.Error.Code + ": " + res.Error.Message
+	} else if strings.HasPrefix(r.ContentType, "image/") {
+		if cfg, _, err := image.DecodeConfig(bytes.NewReader(head)); err == nil {
+			r.Width, r.Height = cfg.Width, cfg.Height
+		}
+	}
+	doc.Result = r
+	return doc
 }
 
-func runDryRun(env *Env, args []string) int {
-	const argsHelp = "[--rules FILE] [--access-point NAME] [-H 'Name: value']... [--method GET] [--ip IP] [--object-meta key=value]... [--input FILE [--output FILE]] [--format text|json] 'KEY?QUERY'"
-	fs := newFlags(env, "dry-run", argsHelp)
-	rulesFile := fs.String("rules", "", "rules file (default ./rules.yaml, else the embedded one)")
-	var rf requestFlags
-	fs.StringVar(&rf.method, "method", "GET", "request method")
-	fs.StringVar(&rf.accessPoint, "access-point", "", "access point name or alias the request came through")
-	fs.StringVar(&rf.ip, "ip", "", "client IP address")
-	fs.Var(&rf.headers, "H", "request header 'Name: value' (repeatable)")
-	fs.Var(&rf.objectMeta, "object-meta", "origin object metadata key=value: size, content_type, etag, last_modified, meta.NAME (repeatable)")
-	input := fs.String("input", "", "run the plan on this local file as the object")
-	output := fs.String("output", "", "with --input, write the result here")
-	origin := fs.String("origin", ".", "with --input, folder other objects (watermark images) are read from")
-	format := fs.String("format", "text", "output format: text or json")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return usageError(env, fs, err)
+// headerName spells a header as WriteGetObjectResponse's reference does
+// (ETag, not Go's canonical Etag).
+func headerName(k string) string {
+	if i := slices.IndexFunc(actions.ForwardedHeaders, func(f string) bool { return strings.EqualFold(f, k) }); i >= 0 {
+		return actions.ForwardedHeaders[i]
 	}
-	if len(pos) != 1 {
-		return usageError(env, fs, fmt.Errorf("want one request such as 'photos/a.jpg?w=200', got %d arguments", len(pos)))
-	}
-	if *format != "text" && *format != "json" {
-		return usageError(env, fs, fmt.Errorf("--format must be text or json, not %q", *format))
-	}
-	if *output != "" && *input == "" {
-		return usageError(env, fs, fmt.Errorf("--output needs --input"))
-	}
-	name, data, err := rulesSource(env, *rulesFile)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "opaprules dry-run: %v\n", unwrapPathError(err))
-		return ExitFail
-	}
-	rs, err := rules.Load(name, data)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "%v\n", err)
-		return ExitFail
-	}
-	req, err := buildRequest(pos[0], rf)
-	if err != nil {
-		return usageError(env, fs, err)
-	}
-	var inputData []byte
-	if *input != "" {
-		if inputData, err = os.ReadFile(*input); err != nil {
-			fmt.Fprintf(env.Stderr, "opaprules dry-run: %v\n", err)
-			return ExitFail
-		}
-		if req.Object == nil {
-			req.Object = &rules.ObjectMeta{}
-		}
-		if req.Object.Size == 0 {
-			req.Object.Size = int64(len(inputData))
-		}
-		if req.Object.ContentType == "" {
-			req.Object.ContentType = contentTypeOf(*input, inputData)
-		}
-	}
-
-	out := dryRunResult{Headers: map[string]string{}}
-	plan, trace, evalErr := rs.Explain(req)
-	for _, t := range trace.Rules {
-		out.Rules = append(out.Rules, ruleOut{t.Name, t.Matched, t.Skipped, t.FailedCondition, t.Error})
-	}
-	origin0 := originHeader(req)
-	if evalErr != nil {
-		e := asClientError(evalErr)
-		out.Status, out.Error = e.Status, &errorOut{e.Code, e.Message}
-		out.Headers["Content-Type"] = "application/xml"
-	} else {
-		for _, s := range plan.Steps {
-			out.Plan = append(out.Plan, describeStep(s))
-		}
-		status, hdr, e := plan.Implied(actionRequest(req), origin0)
-		out.Status = status
-		if e != nil {
-			out.Error = &errorOut{e.Code, e.Message}
-		}
-		for k := range hdr {
-			out.Headers[k] = hdr.Get(k)
-		}
-		if inputData != nil {
-			out.Result = runOnFile(plan, req, inputData, origin0, *origin, *output)
-		}
-	}
-	if *format == "json" {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(out)
-	} else {
-		printDryRun(env.Stdout, req, out)
-	}
-	if out.Result != nil && out.Result.Error != "" {
-		return ExitFail
-	}
-	return ExitOK
+	return k
 }
 
-func parseTarget(target string) (key, rawQuery string, err error) {
-	key, rawQuery, ok := rules.ParseTarget(target)
-	if !ok {
-		return "", "", fmt.Errorf("the request %q has no object key", target)
-	}
-	return key, rawQuery, nil
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	buf []byte
+	max int
 }
 
-func buildRequest(target string, rf requestFlags) (*rules.Request, error) {
-	key, q, err := parseTarget(target)
-	if err != nil {
-		return nil, err
+func (w *headWriter) Write(p []byte) (int, error) {
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(room, len(p))]...)
 	}
-	req := &rules.Request{Key: key, RawQuery: q, Header: http.Header{}, Method: strings.ToUpper(rf.method), IP: rf.ip}
-	req.AccessPoint, req.AccessPointAlias = rules.SplitAccessPoint(rf.accessPoint)
-	for _, h := range rf.headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("-H %q: want 'Name: value'", h)
-		}
-		req.Header.Add(textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)), strings.TrimSpace(value))
-	}
-	for _, kv := range rf.objectMeta {
-		if req.Object == nil {
-			req.Object = &rules.ObjectMeta{}
-		}
-		if err := setObjectMeta(req.Object, kv); err != nil {
-			return nil, err
-		}
-	}
-	return req, nil
-}
-
-func setObjectMeta(m *rules.ObjectMeta, kv string) error {
-	k, v, ok := strings.Cut(kv, "=")
-	if !ok {
-		return fmt.Errorf("--object-meta %q: want key=value", kv)
-	}
-	switch {
-	case k == "size":
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("--object-meta size=%q: want a byte count", v)
-		}
-		m.Size = n
-	case k == "content_type":
-		m.ContentType = v
-	case k == "etag":
-		m.ETag = v
-	case k == "last_modified":
-		t, err := parseTime(v)
-		if err != nil {
-			return fmt.Errorf("--object-meta last_modified=%q: want RFC 3339 or an HTTP date", v)
-		}
-		m.LastModified = t
-	case strings.HasPrefix(k, "meta."):
-		if m.Meta == nil {
-			m.Meta = map[string]string{}
-		}
-		m.Meta[strings.ToLower(strings.TrimPrefix(k, "meta."))] = v
-	default:
-		return fmt.Errorf("--object-meta %q: unknown key (size, content_type, etag, last_modified, meta.NAME)", k)
-	}
-	return nil
-}
-
-func parseTime(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	return http.ParseTime(v)
-}
-
-// originHeader is what the origin would answer with, as far as the flags tell.
-func originHeader(req *rules.Request) http.Header {
-	h := http.Header{}
-	if req.Object != nil {
-		if req.Object.ContentType != "" {
-			h.Set("Content-Type", req.Object.ContentType)
-		}
-		if req.Object.ETag != "" {
-			h.Set("ETag", req.Object.ETag)
-		}
-	}
-	return h
-}
-
-func actionRequest(req *rules.Request) *actions.Request {
-	return &actions.Request{ID: "dry-run", Key: req.Key, Method: req.Method, AccessPoint: req.AccessPoint, Header: req.Header}
-}
-
-func asClientError(err error) *actions.Error {
-	if e, ok := actions.AsError(err); ok {
-		return e
-	}
-	return &actions.Error{Status: http.StatusInternalServerError, Code: actions.CodeInternalError, Message: err.Error()}
+	return len(p), nil
 }
 
 // describeStep lists an action's parameters by their YAML names with the
@@ -276,69 +266,6 @@ func describeStep(s rules.PlanStep) planOut {
 		out.order = append(out.order, f.Name)
 	}
 	return out
-}
-
-func contentTypeOf(path string, data []byte) string {
-	if ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(path))); ct != "" {
-		return ct
-	}
-	return http.DetectContentType(data)
-}
-
-// dirFetcher reads other objects from a local folder.
-type dirFetcher struct{ root *os.Root }
-
-func (d dirFetcher) Fetch(_ context.Context, key string, maxBytes int64) ([]byte, error) {
-	f, err := d.root.Open(key)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
-	if int64(len(b)) > maxBytes {
-		return nil, fmt.Errorf("object %q is over %d bytes", key, maxBytes)
-	}
-	return b, err
-}
-
-func runOnFile(plan *rules.Plan, req *rules.Request, data []byte, header http.Header, originDir, output string) *resultOut {
-	res := &resultOut{}
-	ctx, cancel := context.WithTimeout(context.Background(), plan.Limits.Timeout)
-	defer cancel()
-	obj := actions.NewObject(actionRequest(req), bytes.NewReader(data), int64(len(data)), header.Clone(), plan.Limits)
-	defer obj.Close()
-	if root, err := os.OpenRoot(originDir); err == nil {
-		defer root.Close()
-		obj.Fetcher = dirFetcher{root}
-	}
-	body, n, err := func() (io.Reader, int64, error) {
-		if err := engine.Run(ctx, plan, obj); err != nil {
-			return nil, 0, err
-		}
-		return obj.Result(ctx)
-	}()
-	if err != nil {
-		e := asClientError(err)
-		res.Status, res.Error = e.Status, e.Code+": "+e.Message
-		return res
-	}
-	out, err := io.ReadAll(body)
-	if err != nil {
-		res.Status, res.Error = http.StatusInternalServerError, err.Error()
-		return res
-	}
-	res.Status, res.ContentType, res.Bytes = obj.Status, obj.Header.Get("Content-Type"), n
-	if strings.HasPrefix(res.ContentType, "image/") {
-		if cfg, _, err := image.DecodeConfig(bytes.NewReader(out)); err == nil {
-			res.Width, res.Height = cfg.Width, cfg.Height
-		}
-	}
-	if output != "" {
-		if err := os.WriteFile(output, out, 0o644); err != nil {
-			res.Error = err.Error()
-		}
-	}
-	return res
 }
 
 func printDryRun(w io.Writer, req *rules.Request, out dryRunResult) {

@@ -27,9 +27,9 @@ func runSign(env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "opaprules sign: environment variable %s is empty\n", *keyEnv)
 		return ExitFail
 	}
-	key, q, err := parseTarget(pos[0])
-	if err != nil {
-		return usageError(env, fs, err)
+	key, q, ok := rules.ParseTarget(pos[0])
+	if !ok {
+		return usageError(env, fs, fmt.Errorf("the request %q has no object key", pos[0]))
 	}
 	if q != "" {
 		key += "?" + q

@@ -134,9 +134,10 @@ func hostAccessPoint(re *regexp.Regexp, host string) string {
 	return ""
 }
 
-// request derives what the rules see from the event.
-func (ev *Event) request() (*rules.Request, error) {
-	req := &rules.Request{Method: http.MethodGet, Header: http.Header(ev.UserRequest.Headers)}
+// request derives what the rules see from the event. bucket is the
+// configured bucket; without one, the bucket is read from inputOssUrl.
+func (ev *Event) request(bucket string) (*rules.Request, error) {
+	req := &rules.Request{Method: http.MethodGet, Header: http.Header(ev.UserRequest.Headers), Bucket: bucket}
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
@@ -192,7 +193,27 @@ func (ev *Event) request() (*rules.Request, error) {
 		req.AccessPoint = hostAccessPoint(routeHost, ev.GetObjectContext.OutputRoute)
 	}
 	req.IP = clientIP(req.Header)
+	if req.Bucket == "" && ev.GetObjectContext.InputOSSURL != "" {
+		if u, err := url.Parse(ev.GetObjectContext.InputOSSURL); err == nil {
+			req.Bucket = bucketFromOriginURL(u)
+		}
+	}
 	return req, nil
+}
+
+// bucketFromOriginURL reads the bucket from a presigned origin URL: the
+// first label of a virtual-hosted host, the first path segment of a
+// path-style URL (an IP or localhost endpoint).
+func bucketFromOriginURL(u *url.URL) string {
+	h := u.Hostname()
+	if net.ParseIP(h) != nil || h == "localhost" {
+		b, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		return b
+	}
+	if b, _, ok := strings.Cut(h, "."); ok {
+		return b
+	}
+	return ""
 }
 
 // keyFromOriginURL reads the key from a presigned origin URL: the whole
@@ -280,33 +301,15 @@ func maskURL(s string) string {
 	return u.String()
 }
 
-// InvokeEvent is Invoke as the Function Compute front doors call it. Only
+// shortfall says what kept an event from decoding fully, and how badly:
+// err is what decoding it returned, req the request it made. Only
 // outputRoute and outputToken are documented, so the first real event may
-// not have the shape this package expects; when it does not decode fully,
-// the masked event is logged, without waiting for OPAPRULES_LOG_EVENT and
-// a redeploy: at error level when the request cannot be served (it is
-// answered 400, or not at all), at warning level when it is served with
-// less than the rules could read (no query, no headers, no access point).
-// Each kind is logged at most once a minute per Handler, with a count of
-// the ones left out.
-//
-// The event is decoded here and again in Invoke: a few microseconds
-// against an origin read, kept apart until Invoke's decode step can
-// report for itself.
-func (h *Handler) InvokeEvent(ctx context.Context, event []byte, creds Credentials) error {
-	if level, problem := eventShortfall(event); problem != "" {
-		h.reportShortEvent(level, problem, event, time.Now())
-	}
-	return h.Invoke(ctx, event, creds)
-}
-
-// eventShortfall says what keeps event from decoding fully, and how badly.
-func eventShortfall(data []byte) (slog.Level, string) {
-	ev, err := decodeEvent(data)
-	if err != nil {
-		return slog.LevelError, err.Error()
-	}
-	req, err := ev.request()
+// not have the shape this package expects; Invoke logs what this finds
+// without waiting for OPAPRULES_LOG_EVENT and a redeploy: at error level
+// when the request cannot be served (it is answered 400, or not at all),
+// at warning level when it is served with less than the rules could read
+// (no query, no headers, no access point).
+func shortfall(ev *Event, req *rules.Request, err error) (slog.Level, string) {
 	if err != nil {
 		return slog.LevelError, err.Error()
 	}
@@ -329,11 +332,8 @@ func eventShortfall(data []byte) (slog.Level, string) {
 // shortEventInterval is the least time between two logs of one kind.
 const shortEventInterval = time.Minute
 
-// shortEventLogs holds an *eventLimiter per Handler: per Handler rather
-// than per process, so that tests with their own handlers and loggers do
-// not silence each other; a deployment has one.
-var shortEventLogs sync.Map
-
+// eventLimiter lets each kind of short event be logged at most once a
+// minute per Handler, with a count of the ones left out.
 type eventLimiter struct {
 	mu         sync.Mutex
 	last       map[slog.Level]time.Time
@@ -355,8 +355,7 @@ func (l *eventLimiter) allow(level slog.Level, now time.Time) (bool, int) {
 }
 
 func (h *Handler) reportShortEvent(level slog.Level, problem string, event []byte, now time.Time) {
-	v, _ := shortEventLogs.LoadOrStore(h, &eventLimiter{last: map[slog.Level]time.Time{}, suppressed: map[slog.Level]int{}})
-	ok, suppressed := v.(*eventLimiter).allow(level, now)
+	ok, suppressed := h.shortEvents.allow(level, now)
 	if !ok {
 		return
 	}

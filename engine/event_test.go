@@ -83,7 +83,7 @@ func TestDecodeEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, err := ev.request()
+			req, err := ev.request("")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,9 +199,9 @@ func TestEventShortfall(t *testing.T) {
 	}
 }
 
-// TestInvokeEventLogsShortEvents: an event that does not decode is logged
+// TestInvokeLogsShortEvents: an event that does not decode is logged
 // masked, at error level, once a minute with a count of those left out.
-func TestInvokeEventLogsShortEvents(t *testing.T) {
+func TestInvokeLogsShortEvents(t *testing.T) {
 	var buf bytes.Buffer
 	rs, err := rules.Load("r.yaml", []byte("version: 1\nrules: []\n"))
 	if err != nil {
@@ -223,7 +223,7 @@ func TestInvokeEventLogsShortEvents(t *testing.T) {
 	}
 	noRoute := []byte(`{"getObjectContext":{"outputToken":"OSSV1#secret+/"},"userRequest":{"url":"https://h/a.jpg","headers":{"Authorization":"OSS ak:sig"}}}`)
 	for range 3 {
-		if err := h.InvokeEvent(context.Background(), noRoute, Credentials{}); !errors.Is(err, errNoRoute) {
+		if err := h.Invoke(context.Background(), noRoute, Credentials{}); !errors.Is(err, errNoRoute) {
 			t.Fatalf("Invoke: %v", err)
 		}
 	}
@@ -249,4 +249,14 @@ func TestInvokeEventLogsShortEvents(t *testing.T) {
 	if got = lines(); len(got) != 3 || got[2]["level"] != "WARN" || got[2]["msg"] != "event decodes only partly" {
 		t.Fatalf("warn report: %v", got)
 	}
+}
+
+// eventShortfall decodes an event as Invoke does and says what it lacks.
+func eventShortfall(data []byte) (slog.Level, string) {
+	ev, err := decodeEvent(data)
+	var req *rules.Request
+	if err == nil {
+		req, err = ev.request("")
+	}
+	return shortfall(ev, req, err)
 }

@@ -128,7 +128,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte, creds Credentials, 
 	if err != nil {
 		return err
 	}
-	return h.InvokeEvent(ctx, event, creds)
+	return h.Invoke(ctx, event, creds)
 }
 
 // StartFC serves Function Compute invocations in the go1 runtime until the

@@ -3,12 +3,11 @@
 // plan needs it, runs the actions, and sends exactly one
 // WriteGetObjectResponse. Function Compute and the local server (serve)
 // both call Handler.Invoke, so a curl against `opaprules serve` exercises
-// the same code path as production.
+// the same code path as production; dry-run, rule tests and the playground
+// enter the same steps through Handler.RunLocal.
 package engine
 
 import (
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,7 +20,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/opaprules/opaprules/actions"
@@ -53,8 +51,9 @@ type Config struct {
 
 // Handler serves invocations. It is safe for concurrent use.
 type Handler struct {
-	cfg     Config
-	forward []string
+	cfg         Config
+	forward     []string
+	shortEvents *eventLimiter
 }
 
 // New checks the configuration and returns a Handler.
@@ -83,7 +82,8 @@ func New(cfg Config) (*Handler, error) {
 			forward = append(forward, http.CanonicalHeaderKey(h))
 		}
 	}
-	return &Handler{cfg: cfg, forward: forward}, nil
+	limiter := &eventLimiter{last: map[slog.Level]time.Time{}, suppressed: map[slog.Level]int{}}
+	return &Handler{cfg: cfg, forward: forward, shortEvents: limiter}, nil
 }
 
 // DefaultHTTPClient is tuned for talking to OSS from one function instance:
@@ -112,16 +112,24 @@ func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (
 		h.cfg.Logger.Info("event", "event", maskedEvent(event))
 	}
 
-	ev, evErr := decodeEvent(event)
-	if errors.Is(evErr, errNoRoute) {
-		return evErr
+	// 1. Decode the event. Without a route nobody can be answered; any
+	// other flaw is answered 400 MalformedEvent. Either way, and when the
+	// event lacks what the rules could read, the masked event is logged.
+	ev, decodeErr := decodeEvent(event)
+	var req *rules.Request
+	if decodeErr == nil {
+		req, decodeErr = ev.request(h.cfg.Bucket)
 	}
-	requestID := ev.RequestID
-	if requestID == "" {
-		requestID = newRequestID()
+	if level, problem := shortfall(ev, req, decodeErr); problem != "" {
+		h.reportShortEvent(level, problem, event, time.Now())
 	}
-	lg.set(func(l *requestLog) { l.requestID = requestID })
-	w := &wgor{
+	if errors.Is(decodeErr, errNoRoute) {
+		return decodeErr
+	}
+	lg.stage("decode", lg.start)
+
+	o := &origin{client: h.cfg.HTTPClient, bucket: h.cfg.Bucket, endpoint: h.cfg.Endpoint, region: h.cfg.Region, creds: creds, inputURL: ev.GetObjectContext.InputOSSURL}
+	inv := h.newInvocation(ev.RequestID, req, lg, &wgor{
 		ctx:      context.WithoutCancel(ctx),
 		endpoint: h.cfg.RouteScheme + "://" + ev.GetObjectContext.OutputRoute,
 		route:    ev.GetObjectContext.OutputRoute,
@@ -130,34 +138,70 @@ func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (
 		creds:    creds,
 		client:   h.cfg.HTTPClient,
 		forward:  h.forward,
+	})
+	inv.source, inv.fetcher = o, fetcher{o}
+	return inv.run(ctx, decodeErr)
+}
+
+// invocation is one request on its way through the handler: the steps of
+// docs/design.md ("One request") are its methods, in that order. Step 1,
+// decoding, happens before it exists (Invoke for an event, RunLocal for a
+// local request); step 7 ends each of steps 4 to 6.
+type invocation struct {
+	h   *Handler
+	id  string
+	req *rules.Request
+	// ctx bounds the request's work; the watchdog cancels it.
+	ctx context.Context
+	out *responder
+	wd  *watchdog
+	log *requestLog
+
+	source  source          // the original; nil: predict the answer instead
+	fetcher actions.Fetcher // other objects, such as watermark images
+	explain bool            // keep a trace of every rule (local runs)
+
+	src   *originResponse // the original, once opened
+	plan  *rules.Plan
+	trace *rules.Trace
+}
+
+func (h *Handler) newInvocation(id string, req *rules.Request, lg *requestLog, to sink) *invocation {
+	if id == "" {
+		id = newRequestID()
 	}
-	out := newResponder(func(r response) error {
+	lg.set(func(l *requestLog) {
+		l.requestID = id
+		if req != nil {
+			l.key, l.accessPoint = req.Key, req.AccessPoint
+		}
+	})
+	inv := &invocation{h: h, id: id, req: req, log: lg}
+	inv.out = newResponder(func(r response) error {
 		t := time.Now()
 		defer func() { lg.stage("respond", t) }()
 		lg.set(func(l *requestLog) { l.status, l.bytesOut = r.status, r.size })
-		return w.send(r)
+		return to.send(r)
 	})
-	// fail answers with an error unless the request was answered already.
-	fail := func(e *actions.Error) {
-		if out.claim() {
-			lg.set(func(l *requestLog) { l.code = e.Code })
-			_ = out.deliver(errorResponse(e, requestID, h.errorCacheControl))
-		}
-	}
+	return inv
+}
 
-	// The watchdog answers 503 RequestTimeout when the invocation's deadline
-	// (less a margin) or the plan's own timeout comes first; serve arms the
-	// latter. Either way the client is answered, and Invoke returns without
-	// waiting for an action that ignores its context.
+// run serves the request on its own goroutine and returns once it is
+// answered. The watchdog answers 503 RequestTimeout when the invocation's
+// deadline (less a margin) or the plan's own timeout comes first, so run
+// returns without waiting for an action that ignores its context; a panic
+// is answered 500.
+func (inv *invocation) run(ctx context.Context, decodeErr error) error {
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wd := &watchdog{out: out, cancel: cancel, fired: make(chan struct{}), answer: func() {
+	inv.ctx = work
+	inv.wd = &watchdog{out: inv.out, cancel: cancel, fired: make(chan struct{}), answer: func() {
 		e := &actions.Error{Status: 503, Code: CodeRequestTimeout, Message: "the transformation did not finish in time; retry later"}
-		lg.set(func(l *requestLog) { l.code, l.failure = e.Code, errors.Join(l.failure, errors.New("timed out")) })
-		_ = out.deliver(errorResponse(e, requestID, h.errorCacheControl))
+		inv.log.set(func(l *requestLog) { l.code, l.failure = e.Code, errors.Join(l.failure, errors.New("timed out")) })
+		_ = inv.out.deliver(inv.errorResponse(e))
 	}}
 	if dl, ok := ctx.Deadline(); ok {
-		defer wd.arm(time.Until(dl) - h.cfg.DeadlineMargin)()
+		defer inv.wd.arm(time.Until(dl) - inv.h.cfg.DeadlineMargin)()
 	}
 
 	served := make(chan struct{})
@@ -166,179 +210,163 @@ func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (
 		defer func() {
 			if v := recover(); v != nil {
 				perr := &PanicError{Where: "the handler", Value: v, Stack: debug.Stack()}
-				lg.set(func(l *requestLog) { l.panicked = perr })
-				fail(clientError(perr))
+				inv.log.set(func(l *requestLog) { l.panicked = perr })
+				inv.fail(clientError(perr))
 			}
 		}()
-		if evErr != nil {
-			lg.set(func(l *requestLog) { l.failure = evErr })
-			fail(&actions.Error{Status: 400, Code: CodeMalformedEvent, Message: evErr.Error()})
-			return
+		err := decodeErr
+		if err != nil {
+			err = &actions.Error{Status: 400, Code: CodeMalformedEvent, Message: err.Error(), Cause: err}
+		} else {
+			err = inv.serve()
 		}
-		req, reqErr := ev.request()
-		if reqErr != nil {
-			lg.set(func(l *requestLog) { l.failure = reqErr })
-			fail(&actions.Error{Status: 400, Code: CodeMalformedEvent, Message: reqErr.Error()})
-			return
-		}
-		lg.set(func(l *requestLog) { l.key, l.accessPoint = req.Key, req.AccessPoint })
-		lg.stage("decode", lg.start)
-		o := &origin{client: h.cfg.HTTPClient, bucket: h.cfg.Bucket, endpoint: h.cfg.Endpoint, region: h.cfg.Region, creds: creds, inputURL: ev.GetObjectContext.InputOSSURL}
-		if serveErr := h.serve(work, req, o, out, wd, lg, requestID); serveErr != nil {
-			lg.set(func(l *requestLog) { l.failure = serveErr })
-			fail(clientError(asTimeout(serveErr, work)))
+		if err != nil {
+			inv.log.set(func(l *requestLog) { l.failure = err })
+			inv.fail(clientError(asTimeout(err, work)))
 		}
 	}()
 	select {
 	case <-served:
-	case <-wd.fired:
+	case <-inv.wd.fired:
 	}
-	// The request's own failure is in the log line; Function Compute only
-	// hears of an invocation that could not answer at all.
-	return out.wait()
+	// The request's own failure is in the log line; the caller only hears
+	// of an invocation that could not answer at all.
+	return inv.out.wait()
 }
 
-// watchdog answers for a request that ran out of time.
-type watchdog struct {
-	out    *responder
-	cancel context.CancelFunc
-	answer func()
-	once   sync.Once
-	fired  chan struct{}
-}
-
-// arm makes the watchdog fire after d; the returned func disarms it.
-func (w *watchdog) arm(d time.Duration) func() {
-	t := time.AfterFunc(max(d, 0), w.fire)
-	return func() { t.Stop() }
-}
-
-func (w *watchdog) fire() {
-	if !w.out.claim() {
-		return
-	}
-	w.cancel()
-	w.answer()
-	w.once.Do(func() { close(w.fired) })
-}
-
-// asTimeout reports a request whose context ran out as a 503 RequestTimeout.
-func asTimeout(err error, ctx context.Context) error {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return &actions.Error{Status: 503, Code: CodeRequestTimeout, Message: "the transformation did not finish in time; retry later", Cause: err}
-	}
-	return err
-}
-
-// serve is one request after decoding: plan, origin, actions, response.
-func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out *responder, wd *watchdog, lg *requestLog, requestID string) error {
-	rs := h.cfg.Rules
-	areq := &actions.Request{ID: requestID, Key: req.Key, Method: req.Method, AccessPoint: req.AccessPoint, Header: req.Header}
-
-	// 1. Metadata first, only when a condition or template reads object.*.
-	var src *originResponse
-	defer func() { src.Close() }()
-	if rs.ReadsObject(req.AccessPoint, req.AccessPointAlias) {
-		t := time.Now()
-		var err error
-		if src, err = o.open(ctx, req, nil); err != nil {
-			return err
-		}
-		lg.stage("origin", t)
-		req.Object = src.meta()
-	}
-
-	// 2. The plan.
-	t := time.Now()
-	plan, err := rs.Evaluate(req)
-	lg.stage("evaluate", t)
-	if err != nil {
+// serve is steps 2 to 7 for a decoded request.
+func (inv *invocation) serve() error {
+	defer inv.closeOrigin()
+	if err := inv.readMetadataFirst(); err != nil {
 		return err
 	}
-	lg.set(func(l *requestLog) {
-		l.rules = plan.Rules
-		for _, s := range plan.Steps {
-			l.actions = append(l.actions, s.Name)
-		}
-	})
-
-	// 3. deny and redirect answer without the object.
-	if plan.Terminal {
-		obj := actions.NewObject(areq, nil, 0, http.Header{}, plan.Limits)
-		if err := Run(ctx, plan, obj); err != nil {
-			return err
-		}
-		return out.respond(response{status: obj.Status, header: obj.Header})
+	if err := inv.makePlan(); err != nil {
+		return err
 	}
+	switch {
+	case inv.plan.Terminal:
+		return inv.answerTerminal()
+	case inv.source == nil:
+		return inv.predict()
+	case !inv.plan.Transforms():
+		return inv.passThrough()
+	}
+	return inv.transform()
+}
 
-	// 4. Nothing changes the bytes: stream the origin through, letting it
-	// answer Range and conditionals itself.
-	if !plan.Transforms() {
-		if src != nil && hasAny(req.Header, conditionalHeaders) {
-			src.Close()
-			src = nil
+// 2. Read the original first, for its metadata, only when a condition or
+// template reads object.*: most rule sets never pay for it.
+func (inv *invocation) readMetadataFirst() error {
+	if inv.source == nil || inv.req.Object != nil || !inv.h.cfg.Rules.ReadsObject(inv.req.AccessPoint, inv.req.AccessPointAlias) {
+		return nil
+	}
+	if err := inv.openOrigin(nil); err != nil {
+		return err
+	}
+	inv.req.Object = inv.src.meta()
+	return nil
+}
+
+// 3. The plan: the rules, compiled once per process, evaluated for this
+// request.
+func (inv *invocation) makePlan() error {
+	return inv.timed("evaluate", func() (err error) {
+		if inv.explain {
+			inv.plan, inv.trace, err = inv.h.cfg.Rules.Explain(inv.req)
+		} else {
+			inv.plan, err = inv.h.cfg.Rules.Evaluate(inv.req)
 		}
-		if src == nil {
-			t := time.Now()
-			if src, err = o.open(ctx, req, passthroughHeaders(req.Header)); err != nil {
-				return err
-			}
-			lg.stage("origin", t)
-		}
-		defer func() { lg.set(func(l *requestLog) { l.bytesIn = src.read.n }) }()
-		obj := actions.NewObject(areq, src.body, src.length, src.header.Clone(), plan.Limits)
-		defer obj.Close()
-		if err := Run(ctx, plan, obj); err != nil {
-			return err
-		}
-		// OSS always sends Content-Length; should an origin not, the body
-		// is spooled to learn it, as WriteGetObjectResponse needs it first.
-		body, n, err := obj.Result(ctx)
 		if err != nil {
 			return err
 		}
-		return out.respond(response{status: src.status, header: obj.Header, body: body, size: n})
-	}
+		inv.log.set(func(l *requestLog) {
+			l.rules = inv.plan.Rules
+			for _, s := range inv.plan.Steps {
+				l.actions = append(l.actions, s.Name)
+			}
+		})
+		return nil
+	})
+}
 
-	// 5. A transformation: the whole original, whatever the client's
-	// Range, and preconditions checked against the derived ETag before any
-	// work is done.
-	if src == nil {
-		t := time.Now()
-		if src, err = o.open(ctx, req, nil); err != nil {
+// 4. deny and redirect answer without the original.
+func (inv *invocation) answerTerminal() error {
+	obj := inv.newObject(nil, 0, http.Header{})
+	if err := Run(inv.ctx, inv.plan, obj); err != nil {
+		return err
+	}
+	return inv.respond(response{status: obj.Status, header: obj.Header})
+}
+
+// 5. Nothing changes the bytes: the original streams through, and the
+// origin answers Range and conditionals itself.
+func (inv *invocation) passThrough() error {
+	if inv.src != nil && hasAny(inv.req.Header, conditionalHeaders) {
+		// Opened for its metadata without the client's conditionals.
+		inv.closeOrigin()
+	}
+	if inv.src == nil {
+		if err := inv.openOrigin(passthroughHeaders(inv.req.Header)); err != nil {
 			return err
 		}
-		lg.stage("origin", t)
 	}
-	defer func() { lg.set(func(l *requestLog) { l.bytesIn = src.read.n }) }()
-	etag := derivedETag(src.header.Get("ETag"), plan, areq)
-	modified, _ := http.ParseTime(src.header.Get("Last-Modified"))
-	if status := precondition(req.Header, etag, modified); status != 0 {
-		hdr := http.Header{}
-		setIf(hdr, "ETag", etag)
-		setIf(hdr, "Last-Modified", src.header.Get("Last-Modified"))
-		if status == http.StatusPreconditionFailed {
-			return out.respond(errorResponse(&actions.Error{Status: status, Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold."}, requestID, h.errorCacheControl))
-		}
-		return out.respond(response{status: status, header: hdr})
+	obj := inv.newObject(inv.src.body, inv.src.length, inv.src.header.Clone())
+	defer obj.Close()
+	if err := Run(inv.ctx, inv.plan, obj); err != nil {
+		return err
 	}
-	body, size, err := decodedBody(src)
+	// OSS always sends Content-Length; should an origin not, the body is
+	// spooled to learn it, as WriteGetObjectResponse needs it first.
+	body, n, err := obj.Result(inv.ctx)
 	if err != nil {
 		return err
 	}
-	header := src.header.Clone()
-	header.Del("Content-Encoding")
-	obj := actions.NewObject(areq, body, size, header, plan.Limits)
-	obj.Fetcher = fetcher{o}
-	defer obj.Close()
+	return inv.respond(response{status: inv.src.status, header: obj.Header, body: body, size: n})
+}
 
-	t = time.Now()
-	defer wd.arm(plan.Limits.Timeout)()
-	if err := Run(ctx, plan, obj); err != nil {
+// 6. A transformation: the whole original, whatever the client's Range;
+// preconditions are checked against the derived ETag before any work is
+// done, and the Range applies to the result.
+func (inv *invocation) transform() error {
+	if inv.src == nil {
+		if err := inv.openOrigin(nil); err != nil {
+			return err
+		}
+	}
+	areq := inv.actionRequest()
+	etag := derivedETag(inv.src.header.Get("ETag"), inv.plan, areq)
+	lastModified := inv.src.header.Get("Last-Modified")
+	modified, _ := http.ParseTime(lastModified)
+	if status := precondition(inv.req.Header, etag, modified); status != 0 {
+		if status == http.StatusPreconditionFailed {
+			return inv.respond(inv.errorResponse(&actions.Error{Status: status, Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold."}))
+		}
+		hdr := http.Header{}
+		setIf(hdr, "ETag", etag)
+		setIf(hdr, "Last-Modified", lastModified)
+		return inv.respond(response{status: status, header: hdr})
+	}
+
+	body, size, err := decodedBody(inv.src)
+	if err != nil {
 		return err
 	}
-	result, n, err := obj.Result(ctx)
-	lg.stage("transform", t)
+	header := inv.src.header.Clone()
+	header.Del("Content-Encoding")
+	obj := inv.newObject(body, size, header)
+	obj.Fetcher = inv.fetcher
+	defer obj.Close()
+	defer inv.wd.arm(inv.plan.Limits.Timeout)()
+	var (
+		result io.Reader
+		n      int64
+	)
+	err = inv.timed("transform", func() (err error) {
+		if err = Run(inv.ctx, inv.plan, obj); err == nil {
+			result, n, err = obj.Result(inv.ctx)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -348,11 +376,11 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 	setIf(hdr, "ETag", etag)
 	hdr.Set("Accept-Ranges", "bytes")
 	status := obj.Status
-	if r, ok, unsatisfiable := parseRange(req.Header, n, etag, modified); ok && status == http.StatusOK {
+	if r, ok, unsatisfiable := parseRange(inv.req.Header, n, etag, modified); ok && status == http.StatusOK {
 		if unsatisfiable {
-			e := errorResponse(&actions.Error{Status: 416, Code: "InvalidRange", Message: "The requested range is not satisfiable"}, requestID, h.errorCacheControl)
+			e := inv.errorResponse(&actions.Error{Status: 416, Code: "InvalidRange", Message: "The requested range is not satisfiable"})
 			e.header.Set("Content-Range", fmt.Sprintf("bytes */%d", n))
-			return out.respond(e)
+			return inv.respond(e)
 		}
 		if _, err := io.CopyN(io.Discard, result, r.start); err != nil {
 			return err
@@ -360,7 +388,81 @@ func (h *Handler) serve(ctx context.Context, req *rules.Request, o *origin, out 
 		hdr.Set("Content-Range", r.contentRange(n))
 		result, n, status = io.LimitReader(result, r.length), r.length, http.StatusPartialContent
 	}
-	return out.respond(response{status: status, header: hdr, body: result, size: n})
+	return inv.respond(response{status: status, header: hdr, body: result, size: n})
+}
+
+// predict answers a local request that has no original: the status and
+// headers the plan implies (see Implied).
+func (inv *invocation) predict() error {
+	origin := http.Header{}
+	if o := inv.req.Object; o != nil {
+		setIf(origin, "Content-Type", o.ContentType)
+		setIf(origin, "ETag", o.ETag)
+		if !o.LastModified.IsZero() {
+			origin.Set("Last-Modified", o.LastModified.UTC().Format(http.TimeFormat))
+		}
+	}
+	areq := inv.actionRequest()
+	status, hdr, err := Implied(inv.plan, areq, origin)
+	if err != nil {
+		return err
+	}
+	if inv.plan.Transforms() {
+		hdr.Del("ETag")
+		setIf(hdr, "ETag", derivedETag(origin.Get("ETag"), inv.plan, areq))
+	}
+	return inv.respond(response{status: status, header: hdr})
+}
+
+// 7. Respond: exactly once, whoever gets there first.
+func (inv *invocation) respond(r response) error { return inv.out.respond(r) }
+
+// fail answers with an error unless the request was answered already.
+func (inv *invocation) fail(e *actions.Error) {
+	if inv.out.claim() {
+		inv.log.set(func(l *requestLog) { l.code = e.Code })
+		_ = inv.out.deliver(inv.errorResponse(e))
+	}
+}
+
+func (inv *invocation) errorResponse(e *actions.Error) response {
+	return errorResponse(e, inv.id, inv.h.errorCacheControl)
+}
+
+// openOrigin starts the read of the original. forward lists the client's
+// headers the origin should answer itself (Range and the conditionals of a
+// passthrough).
+func (inv *invocation) openOrigin(forward []string) error {
+	return inv.timed("origin", func() (err error) {
+		inv.src, err = inv.source.open(inv.ctx, inv.req, forward)
+		return err
+	})
+}
+
+// closeOrigin ends the read of the original, counting what was read.
+func (inv *invocation) closeOrigin() {
+	if inv.src == nil {
+		return
+	}
+	inv.src.Close()
+	n := inv.src.read.n
+	inv.log.set(func(l *requestLog) { l.bytesIn += n })
+	inv.src = nil
+}
+
+func (inv *invocation) actionRequest() *actions.Request {
+	return &actions.Request{ID: inv.id, Key: inv.req.Key, Method: inv.req.Method, AccessPoint: inv.req.AccessPoint, Header: inv.req.Header}
+}
+
+func (inv *invocation) newObject(body io.Reader, size int64, header http.Header) *actions.Object {
+	return actions.NewObject(inv.actionRequest(), body, size, header, inv.plan.Limits)
+}
+
+// timed runs f as the named stage of the request's log line.
+func (inv *invocation) timed(stage string, f func() error) error {
+	t := time.Now()
+	defer inv.log.stage(stage, t)
+	return f()
 }
 
 // passthroughHeaders are the client headers an unchanged object forwards:
@@ -371,30 +473,6 @@ func passthroughHeaders(h http.Header) []string {
 		return slices.DeleteFunc(slices.Clone(conditionalHeaders), func(s string) bool { return s == "Range" || s == "If-Range" })
 	}
 	return conditionalHeaders
-}
-
-// decodedBody undoes an origin Content-Encoding before actions see bytes.
-// A decompressed body's length is unknown until it is read.
-func decodedBody(src *originResponse) (io.Reader, int64, error) {
-	switch coding := strings.ToLower(strings.TrimSpace(src.header.Get("Content-Encoding"))); coding {
-	case "", "identity":
-		return src.body, src.length, nil
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(src.body)
-		if err != nil {
-			return nil, 0, &actions.Error{Status: 400, Code: actions.CodeUnsupported, Message: "the object says Content-Encoding: gzip but is not gzip data", Cause: err}
-		}
-		return zr, -1, nil
-	case "deflate":
-		zr, err := zlib.NewReader(src.body)
-		if err != nil {
-			return nil, 0, &actions.Error{Status: 400, Code: actions.CodeUnsupported, Message: "the object says Content-Encoding: deflate but is not zlib data", Cause: err}
-		}
-		return zr, -1, nil
-	default:
-		return nil, 0, &actions.Error{Status: 400, Code: CodeUnsupportedCoding,
-			Message: fmt.Sprintf("the object is stored with Content-Encoding %q, which cannot be transformed; only gzip and deflate are decoded", coding)}
-	}
 }
 
 func (h *Handler) errorCacheControl(status int) string {

@@ -371,6 +371,23 @@ func TestObjectMetadataRules(t *testing.T) {
 	}
 }
 
+// bucket names the bucket the handler reads: the configured one, else the
+// one in the event's inputOssUrl.
+func TestBucketInConditions(t *testing.T) {
+	e := newEnv(t, `rules:
+  - name: by-bucket
+    when: bucket == "`+localoss.DefaultBucket+`"
+    actions: [test_upper]
+`, map[string]string{"a.txt": text})
+	if r := e.get("/a.txt"); r.body != strings.ToUpper(text) {
+		t.Errorf("bucket did not match the configured bucket: %q", r.body)
+	}
+	e.handler.cfg.Bucket = ""
+	if r := e.get("/a.txt"); r.body != strings.ToUpper(text) {
+		t.Errorf("bucket did not come from inputOssUrl: %q", r.body)
+	}
+}
+
 func TestTwoAccessPoints(t *testing.T) {
 	e := newEnv(t, `rules:
   - name: media-shouts

@@ -18,6 +18,13 @@ import (
 	"github.com/opaprules/opaprules/rules"
 )
 
+// source opens the request's original: OSS for an invocation, a local file
+// for RunLocal. forward lists the client's headers the source answers
+// itself (Range and conditionals).
+type source interface {
+	open(ctx context.Context, req *rules.Request, forward []string) (*originResponse, error)
+}
+
 // origin reads the original object: through the presigned inputOssUrl of
 // the event when it has one, else through a URL the SDK signs for the
 // configured bucket with the function's credentials. Either way the read
@@ -214,6 +221,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// Interface guards.
+var (
+	_ source          = (*origin)(nil)
+	_ actions.Fetcher = fetcher{}
+)
 
 type readCloser struct {
 	io.Reader

@@ -24,12 +24,22 @@ type Credentials struct {
 	SecurityToken   string
 }
 
+// sink delivers the one response of an invocation: WriteGetObjectResponse
+// for Function Compute, memory or a file for a local run.
+type sink interface {
+	send(response) error
+}
+
+var _ sink = (*wgor)(nil)
+
 // response is one answer to the client.
 type response struct {
 	status int
 	header http.Header
 	body   io.Reader // nil for no body
 	size   int64
+	// err is the error this response reports, for local runs to show.
+	err *actions.Error
 }
 
 // responder sends exactly one WriteGetObjectResponse per invocation.
@@ -102,7 +112,7 @@ func errorResponse(e *actions.Error, requestID string, cacheControl func(int) st
 	if cc := cacheControl(e.Status); cc != "" {
 		h.Set("Cache-Control", cc)
 	}
-	return response{status: e.Status, header: h, body: bytes.NewReader(body), size: int64(len(body))}
+	return response{status: e.Status, header: h, body: bytes.NewReader(body), size: int64(len(body)), err: e}
 }
 
 // wgor sends responses with the OSS API WriteGetObjectResponse through the

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"context"
-	"net/http"
 	"reflect"
 	"regexp"
 	"slices"
@@ -46,9 +44,6 @@ func (p *Plan) Transforms() bool {
 	}
 	return false
 }
-
-// Empty reports whether nothing runs.
-func (p *Plan) Empty() bool { return len(p.Steps) == 0 }
 
 var exprPosSuffix = regexp.MustCompile(`\s*\(\d+:\d+\)$`)
 
@@ -252,30 +247,4 @@ func firstLine(err error) string {
 		msg = msg[:i]
 	}
 	return strings.TrimSpace(exprPosSuffix.ReplaceAllString(msg, ""))
-}
-
-// Implied returns the status and headers a plan implies without the
-// object: what deny, redirect and headers set, and what transform actions
-// predict (convert's Content-Type), on top of the origin's headers. The
-// error is set when the plan answers with one (deny). Dry-run and rule
-// tests show these.
-func (p *Plan) Implied(req *actions.Request, origin http.Header) (int, http.Header, *actions.Error) {
-	obj := actions.NewObject(req, nil, -1, origin.Clone(), p.Limits)
-	for _, s := range p.Steps {
-		if s.Class == actions.Transform {
-			if pr, ok := s.Action.(actions.Predictor); ok {
-				pr.Predict(obj)
-			}
-			continue
-		}
-		if err := s.Action.Apply(context.Background(), obj); err != nil {
-			e, ok := actions.AsError(err)
-			if !ok {
-				e = &actions.Error{Status: http.StatusInternalServerError, Code: actions.CodeInternalError, Message: err.Error()}
-			}
-			obj.Header.Set("Content-Type", "application/xml")
-			return e.Status, obj.Header, e
-		}
-	}
-	return obj.Status, obj.Header, nil
 }

@@ -5,19 +5,23 @@ package ruletest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opaprules/opaprules/actions"
+	"github.com/opaprules/opaprules/engine"
 	"github.com/opaprules/opaprules/rules"
 	"github.com/opaprules/opaprules/schema"
 )
@@ -43,7 +47,7 @@ type Request struct {
 	Headers     map[string]string `yaml:"headers" doc:"request headers"`
 	AccessPoint string            `yaml:"access_point" doc:"access point name or full alias"`
 	IP          string            `yaml:"ip" doc:"client IP address"`
-	Now         string            `yaml:"now" doc:"request time, RFC 3339 (default: now)"`
+	Now         string            `yaml:"now" doc:"request time, RFC 3339 or an HTTP date (default: now)"`
 	SignWith    string            `yaml:"sign_with" doc:"sign key and query with the key in this environment variable first, as the application would"`
 	Object      *Object           `yaml:"object" doc:"the origin object's metadata, for rules that read object.*"`
 }
@@ -53,7 +57,7 @@ type Object struct {
 	Size         int64             `yaml:"size"`
 	ContentType  string            `yaml:"content_type"`
 	ETag         string            `yaml:"etag"`
-	LastModified string            `yaml:"last_modified" doc:"RFC 3339"`
+	LastModified string            `yaml:"last_modified" doc:"RFC 3339 or an HTTP date"`
 	Meta         map[string]string `yaml:"meta" doc:"user metadata (x-oss-meta-*), names in lower case"`
 }
 
@@ -142,6 +146,10 @@ func Run(path string, f *File, rs *rules.RuleSet, lines []int) *Report {
 	restore := setEnv(f.Env)
 	defer restore()
 	rep := &Report{File: path, RulesFile: rs.File}
+	h, err := engine.New(engine.Config{Rules: rs, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err) // New fails only without rules
+	}
 	covered := map[string]bool{}
 	for i, c := range f.Tests {
 		line := 0
@@ -149,7 +157,7 @@ func Run(path string, f *File, rs *rules.RuleSet, lines []int) *Report {
 			line = lines[i]
 		}
 		start := time.Now()
-		res := runCase(rs, c, covered)
+		res := runCase(h, c, covered)
 		res.Name, res.Line, res.Duration = c.Name, line, time.Since(start)
 		rep.Results = append(rep.Results, res)
 	}
@@ -183,47 +191,33 @@ func setEnv(env map[string]string) func() {
 	}
 }
 
-func runCase(rs *rules.RuleSet, c Case, covered map[string]bool) Result {
+func runCase(h *engine.Handler, c Case, covered map[string]bool) Result {
 	var res Result
 	fail := func(format string, args ...any) { res.Failures = append(res.Failures, fmt.Sprintf(format, args...)) }
-	req, err := buildRequest(c.Request)
+	req, err := c.Request.Build()
 	if err != nil {
 		fail("request: %v", err)
 		return res
 	}
-	plan, trace, evalErr := rs.Explain(req)
-	var matched []string
-	for _, t := range trace.Rules {
+	out, err := h.RunLocal(context.Background(), engine.LocalRun{Request: req})
+	if err != nil {
+		fail("%v", err)
+		return res
+	}
+	var matched, names []string
+	for _, t := range out.Trace.Rules {
 		if t.Matched {
 			matched = append(matched, t.Name)
 			covered[t.Name] = true
 		}
 	}
-	var (
-		status  int
-		header  = http.Header{}
-		errCode string
-		names   []string
-	)
-	if evalErr != nil {
-		e, ok := actions.AsError(evalErr)
-		if !ok {
-			fail("evaluation failed: %v", evalErr)
-			return res
-		}
-		status, errCode = e.Status, e.Code
-	} else {
-		for _, s := range plan.Steps {
+	errCode := ""
+	if out.Error != nil {
+		errCode = out.Error.Code
+	}
+	if out.Plan != nil {
+		for _, s := range out.Plan.Steps {
 			names = append(names, s.Name)
-		}
-		origin := http.Header{}
-		if req.Object != nil && req.Object.ContentType != "" {
-			origin.Set("Content-Type", req.Object.ContentType)
-		}
-		var e *actions.Error
-		status, header, e = plan.Implied(&actions.Request{Key: req.Key, Method: req.Method, AccessPoint: req.AccessPoint, Header: req.Header}, origin)
-		if e != nil {
-			errCode = e.Code
 		}
 	}
 	x := c.Expect
@@ -233,18 +227,18 @@ func runCase(rs *rules.RuleSet, c Case, covered map[string]bool) Result {
 	if x.Actions != nil && !slices.Equal(names, *x.Actions) {
 		fail("actions: got %s, want %s", list(names), list(*x.Actions))
 	}
-	if x.Status != 0 && status != x.Status {
+	if x.Status != 0 && out.Status != x.Status {
 		msg := ""
-		if evalErr != nil {
-			msg = " (" + evalErr.Error() + ")"
+		if out.Error != nil {
+			msg = " (" + out.Error.Code + ": " + out.Error.Message + ")"
 		}
-		fail("status: got %d, want %d%s", status, x.Status, msg)
+		fail("status: got %d, want %d%s", out.Status, x.Status, msg)
 	}
 	if x.ErrorCode != "" && errCode != x.ErrorCode {
 		fail("error_code: got %q, want %q", errCode, x.ErrorCode)
 	}
 	for _, name := range slices.Sorted(maps.Keys(x.Headers)) {
-		want, got := x.Headers[name], header.Get(name)
+		want, got := x.Headers[name], out.Header.Get(name)
 		if got != want {
 			if want == "" {
 				fail("header %s: got %q, want it absent", name, got)
@@ -263,7 +257,9 @@ func list(s []string) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-func buildRequest(r Request) (*rules.Request, error) {
+// Build makes the request the rules see. It is the one request builder:
+// dry-run's flags and the playground's form fill a Request too.
+func (r Request) Build() (*rules.Request, error) {
 	key, q, ok := rules.ParseTarget(r.Key)
 	if !ok {
 		return nil, fmt.Errorf("key %q has no object key", r.Key)
@@ -272,14 +268,17 @@ func buildRequest(r Request) (*rules.Request, error) {
 	if req.Method == "" {
 		req.Method = http.MethodGet
 	}
+	if !validMethod(req.Method) {
+		return nil, fmt.Errorf("method %q is not an HTTP method", r.Method)
+	}
 	req.AccessPoint, req.AccessPointAlias = rules.SplitAccessPoint(r.AccessPoint)
 	for k, v := range r.Headers {
-		req.Header.Set(textproto.CanonicalMIMEHeaderKey(k), v)
+		req.Header.Set(textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v))
 	}
 	if r.Now != "" {
-		t, err := time.Parse(time.RFC3339, r.Now)
+		t, err := ParseTime(r.Now)
 		if err != nil {
-			return nil, fmt.Errorf("now: %q is not an RFC 3339 time", r.Now)
+			return nil, fmt.Errorf("now: %v", err)
 		}
 		req.Now = t
 	}
@@ -301,14 +300,69 @@ func buildRequest(r Request) (*rules.Request, error) {
 	if o := r.Object; o != nil {
 		req.Object = &rules.ObjectMeta{Size: o.Size, ContentType: o.ContentType, ETag: o.ETag, Meta: o.Meta}
 		if o.LastModified != "" {
-			t, err := time.Parse(time.RFC3339, o.LastModified)
+			t, err := ParseTime(o.LastModified)
 			if err != nil {
-				return nil, fmt.Errorf("object.last_modified: %q is not an RFC 3339 time", o.LastModified)
+				return nil, fmt.Errorf("object.last_modified: %v", err)
 			}
 			req.Object.LastModified = t
 		}
 	}
 	return req, nil
+}
+
+// validMethod reports whether m is an HTTP method token (RFC 9110 §9.1).
+func validMethod(m string) bool {
+	for _, c := range m {
+		if c < '!' || c > '~' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
+			return false
+		}
+	}
+	return m != ""
+}
+
+// ParseTime reads a time as RFC 3339 or as an HTTP date.
+func ParseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor an HTTP date", v)
+}
+
+// Set fills one field from a key=value pair, as dry-run's --object-meta
+// gives it: size, content_type, etag, last_modified or meta.NAME.
+func (o *Object) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("%q: want key=value", kv)
+	}
+	switch {
+	case k == "size":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("size=%q: want a byte count", v)
+		}
+		o.Size = n
+	case k == "content_type":
+		o.ContentType = v
+	case k == "etag":
+		o.ETag = v
+	case k == "last_modified":
+		if _, err := ParseTime(v); err != nil {
+			return fmt.Errorf("last_modified: %v", err)
+		}
+		o.LastModified = v
+	case strings.HasPrefix(k, "meta."):
+		if o.Meta == nil {
+			o.Meta = map[string]string{}
+		}
+		o.Meta[strings.ToLower(strings.TrimPrefix(k, "meta."))] = v
+	default:
+		return fmt.Errorf("%q: unknown key (size, content_type, etag, last_modified, meta.NAME)", k)
+	}
+	return nil
 }
 
 // Print writes the report in the style of `go test -v`.
