@@ -251,8 +251,15 @@ func clampShift(acc int32) uint8 {
 // plane to the next: the planes are done one after the other, and the
 // garbage of three would raise the peak the collector lets the heap reach.
 type scratch struct {
-	mid []uint8
-	acc []int32
+	mid, mid2 []uint8
+	acc       []int32
+}
+
+func (sc *scratch) bytes2(n int) []uint8 {
+	if cap(sc.mid2) < n {
+		sc.mid2 = make([]uint8, n)
+	}
+	return sc.mid2[:n]
 }
 
 func (sc *scratch) bytes(n int) []uint8 {
@@ -277,6 +284,11 @@ func (sc *scratch) ints(n int) []int32 {
 // horizontal pass then has only h rows to do. The result has the plane's
 // channel layout, packed.
 func (sc *scratch) resamplePlane(pix []uint8, stride, sw, sh, ch, hs, vs int, src Rect, w, h int, filter imaging.ResampleFilter) []uint8 {
+	if haveVsum {
+		if out, ok := sc.resamplePlaneSIMD(pix, stride, sw, sh, ch, hs, vs, src, w, h, filter); ok {
+			return out
+		}
+	}
 	tx := makeTaps(w, sw, src.X0, src.X1, filter, hs)
 	ty := makeTaps(h, sh, src.Y0, src.Y1, filter, vs)
 	pw := (sw + hs - 1) / hs * ch
