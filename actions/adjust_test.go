@@ -21,6 +21,7 @@ func TestAdjust(t *testing.T) {
 		{"desaturate", Adjust{Saturation: -100, Gamma: 1}, func(c color.NRGBA) bool { return c.R == c.G && c.G == c.B }},
 		{"blur keeps a flat colour", Adjust{Blur: 2, Gamma: 1}, func(c color.NRGBA) bool { return near(c, mid, 1) }},
 		{"sharpen keeps a flat colour", Adjust{Sharpen: 2, Gamma: 1}, func(c color.NRGBA) bool { return near(c, mid, 1) }},
+		{"blur with a radius keeps a flat colour", Adjust{Blur: 2, BlurRadius: 3, Gamma: 1}, func(c color.NRGBA) bool { return near(c, mid, 1) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.adj.Validate(); err != nil {
@@ -53,5 +54,33 @@ func TestAdjustBlurSharpenEdges(t *testing.T) {
 	_, sharp := run(t, object(src, ""), &Adjust{Sharpen: 2, Gamma: 1})
 	if c := nrgbaAt(sharp.Frames[0], 19, 20); c.R >= 50 {
 		t.Fatalf("sharpen did not deepen the dark side of the edge: %v", c)
+	}
+}
+
+// A blur with a radius reaches exactly radius pixels: a single white
+// column in black spreads to radius columns on each side and no further,
+// symmetric, with the weights of a Gaussian of the given sigma.
+func TestAdjustBlurRadius(t *testing.T) {
+	m := solid(41, 9, color.NRGBA{0, 0, 0, 255})
+	for y := range 9 {
+		m.SetNRGBA(20, y, color.NRGBA{255, 255, 255, 255})
+	}
+	_, got := run(t, object(encode(t, "png", m), ""), &Adjust{Blur: 2, BlurRadius: 3, Gamma: 1})
+	f := got.Frames[0]
+	row := make([]int, 41)
+	for x := range row {
+		row[x] = int(nrgbaAt(f, x, 4).R)
+	}
+	for d := 1; d <= 3; d++ {
+		if row[20-d] != row[20+d] || row[20-d] == 0 || row[20-d] >= row[20-d+1] {
+			t.Fatalf("not a symmetric falloff at ±%d: %v", d, row[15:26])
+		}
+	}
+	if row[16] != 0 || row[24] != 0 {
+		t.Fatalf("the blur reaches past its radius: %v", row[15:26])
+	}
+	// Gaussian σ=2 truncated at 3: the centre weighs 1/4.627 of the total.
+	if c := row[20]; c < 54 || c > 56 {
+		t.Fatalf("centre %d, want ≈55", c)
 	}
 }

@@ -24,7 +24,13 @@ func init() {
 			"(animated), WebP (animated), BMP, TIFF and AVIF; the format is sniffed from the bytes. " +
 			"Animations keep every frame through resize, crop, watermark, flip, rotate and adjust; " +
 			"only GIF and WebP output keep the animation, other formats write the first frame. " +
-			"Outputs carry no EXIF or GPS unless `keep_metadata` asks for them.",
+			"Outputs carry no EXIF or GPS unless `keep_metadata` asks for them.\n\n" +
+			"`format: keep` keeps the format the plan had so far (the source's, or an earlier " +
+			"convert's) to change only the quality. `relative_quality` sets the quality to a " +
+			"percentage of the source's own: a JPEG's is estimated from its quantisation tables " +
+			"(exact for files from libjpeg and its relatives), any other source counts as 100. " +
+			"`not_above_source` caps `quality` at that estimate, so re-encoding never inflates a " +
+			"low-quality JPEG. These are OSS IMG's quality,q_ and quality,Q_.",
 		Class: Transform,
 		New: func() Action {
 			return &Convert{
@@ -45,14 +51,16 @@ func init() {
 // has transparency, and else the source's format when it is JPEG, PNG or
 // GIF, and JPEG for the rest.
 type Convert struct {
-	Format       string   `yaml:"format" required:"true" enum:"jpeg,png,gif,webp,avif,bmp,tiff,auto" doc:"output format; auto picks by the client's Accept header"`
-	Quality      int      `yaml:"quality" min:"0" max:"100" doc:"1-100 on the encoder's own scale; 0 or absent: jpeg 80, webp 80, avif 60"`
-	Prefer       []string `yaml:"prefer" enum:"avif,webp" doc:"for format: auto, the modern formats to offer, in order of preference (default [avif, webp])"`
-	Lossless     bool     `yaml:"lossless" doc:"lossless webp or avif"`
-	Speed        int      `yaml:"speed" min:"0" max:"10" doc:"avif encoder speed, 0 (smallest files, slowest) to 10 (default, fastest)"`
-	Background   Color    `yaml:"background" doc:"colour transparent pixels are flattened onto when the format has no alpha (jpeg); default white"`
-	KeepMetadata []string `yaml:"keep_metadata" enum:"icc,copyright,exif,gps" doc:"metadata kept where the format can carry it (jpeg, png, webp): icc colour profile, copyright (EXIF Artist and Copyright), exif (all but GPS), gps (with exif); default [icc], [] strips everything"`
-	SkipIfLarger bool     `yaml:"skip_if_larger" doc:"serve the original when no pixel changed, the format stays and the re-encode is larger (default true)"`
+	Format          string   `yaml:"format" required:"true" enum:"jpeg,png,gif,webp,avif,bmp,tiff,auto,keep" doc:"output format; auto picks by the client's Accept header, keep leaves the format as it is"`
+	Quality         int      `yaml:"quality" min:"0" max:"100" doc:"1-100 on the encoder's own scale; 0 or absent: jpeg 80, webp 80, avif 60"`
+	RelativeQuality int      `yaml:"relative_quality" min:"0" max:"100" doc:"instead of quality: this percentage of the source's quality (a JPEG's estimated from its quantisation tables; other sources count as 100)"`
+	NotAboveSource  bool     `yaml:"not_above_source" doc:"never encode at a quality above the source JPEG's estimated own"`
+	Prefer          []string `yaml:"prefer" enum:"avif,webp" doc:"for format: auto, the modern formats to offer, in order of preference (default [avif, webp])"`
+	Lossless        bool     `yaml:"lossless" doc:"lossless webp or avif"`
+	Speed           int      `yaml:"speed" min:"0" max:"10" doc:"avif encoder speed, 0 (smallest files, slowest) to 10 (default, fastest)"`
+	Background      Color    `yaml:"background" doc:"colour transparent pixels are flattened onto when the format has no alpha (jpeg); default white"`
+	KeepMetadata    []string `yaml:"keep_metadata" enum:"icc,copyright,exif,gps" doc:"metadata kept where the format can carry it (jpeg, png, webp): icc colour profile, copyright (EXIF Artist and Copyright), exif (all but GPS), gps (with exif); default [icc], [] strips everything"`
+	SkipIfLarger    bool     `yaml:"skip_if_larger" doc:"serve the original when no pixel changed, the format stays and the re-encode is larger (default true)"`
 }
 
 // Validate checks combinations the tags cannot.
@@ -60,7 +68,7 @@ func (c *Convert) Validate() error {
 	if slices.Contains(c.KeepMetadata, MetaGPS) && !slices.Contains(c.KeepMetadata, MetaEXIF) {
 		return fmt.Errorf("keep_metadata: gps is kept as part of exif: list exif too")
 	}
-	if c.Lossless && c.Format != "webp" && c.Format != "avif" && c.Format != "auto" {
+	if c.Lossless && c.Format != "webp" && c.Format != "avif" && c.Format != "auto" && c.Format != "keep" {
 		return fmt.Errorf("lossless: only webp and avif have a lossless mode")
 	}
 	return nil
@@ -72,13 +80,16 @@ func (c *Convert) Apply(ctx context.Context, obj *Object) error {
 	if err != nil {
 		return err
 	}
-	format := c.Format
-	if format == "auto" {
-		format = c.choose(acceptedFormats(obj.Request.Header), img)
-	}
 	out := obj.Output()
+	format := c.Format
+	switch format {
+	case "auto":
+		format = c.choose(acceptedFormats(obj.Request.Header), img)
+	case "keep":
+		format = obj.img.outputFormat()
+	}
 	out.Format = format
-	out.Quality = c.Quality
+	out.Quality = c.quality(obj.img)
 	out.Lossless = c.Lossless && (format == imageio.WebP || format == imageio.AVIF)
 	out.Speed = c.Speed
 	out.Background = c.Background.NRGBA
@@ -86,6 +97,27 @@ func (c *Convert) Apply(ctx context.Context, obj *Object) error {
 	out.SkipIfLarger = c.SkipIfLarger
 	obj.Header.Set("Content-Type", imageio.MediaType(format))
 	return nil
+}
+
+// quality is the encoder quality for the plan's source.
+func (c *Convert) quality(st *imageState) int {
+	if c.RelativeQuality == 0 && !c.NotAboveSource {
+		return c.Quality
+	}
+	source := 100
+	if st.cfg.Format == imageio.JPEG {
+		if q, ok := imageio.JPEGQuality(st.src); ok {
+			source = q
+		}
+	}
+	q := c.Quality
+	if c.RelativeQuality > 0 {
+		q = max(1, (source*c.RelativeQuality+50)/100)
+	}
+	if c.NotAboveSource && q > source {
+		q = source
+	}
+	return q
 }
 
 // choose picks the format for format: auto.
@@ -134,6 +166,9 @@ func (c *Convert) Vary(req *Request) (header, key string) {
 // depend on the pixels.
 func (c *Convert) Predict(obj *Object) {
 	format := c.Format
+	if format == "keep" {
+		return
+	}
 	if format == "auto" {
 		format = ""
 		_, key := c.Vary(obj.Request)

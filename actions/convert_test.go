@@ -277,3 +277,56 @@ func TestConvertWarm(t *testing.T) {
 	}
 	t.Logf("first AVIF request after Warm: %v", time.Since(start))
 }
+
+// OSS IMG's quality: q_ is relative to the source JPEG's own quality, read
+// back from its quantisation tables; Q_ never goes above it.
+func TestConvertRelativeQuality(t *testing.T) {
+	src90 := encodeWith(t, &Image{Frames: []Frame{{Image: photo(64, 48)}}, Format: "jpeg"}, imageio.EncodeOptions{Format: "jpeg", Quality: 90})
+	src70 := encodeWith(t, &Image{Frames: []Frame{{Image: photo(64, 48)}}, Format: "jpeg"}, imageio.EncodeOptions{Format: "jpeg", Quality: 70})
+	png := encode(t, "png", photo(64, 48))
+	for _, tc := range []struct {
+		name     string
+		src      []byte
+		quality  int
+		relative int
+		capped   bool
+		want     int
+	}{
+		{"q_50 of 90", src90, 0, 50, false, 45},
+		{"q_80 of 70", src70, 0, 80, false, 56},
+		{"Q_95 of 70", src70, 95, 0, true, 70},
+		{"Q_60 of 90", src90, 60, 0, true, 60},
+		{"q_80 of a PNG", png, 0, 80, false, 80},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConvert("jpeg")
+			c.Quality, c.RelativeQuality, c.NotAboveSource = tc.quality, tc.relative, tc.capped
+			c.SkipIfLarger = false
+			out, _ := run(t, object(tc.src, ""), &Flip{Direction: "horizontal"}, c)
+			if q, ok := imageio.JPEGQuality(out); !ok || q != tc.want {
+				t.Fatalf("output quality %d (ok %v), want %d", q, ok, tc.want)
+			}
+		})
+	}
+}
+
+// format: keep changes the quality and nothing else.
+func TestConvertKeepFormat(t *testing.T) {
+	c := newConvert("keep")
+	c.Quality = 40
+	out, got := run(t, object(encode(t, "webp", photo(64, 48)), ""), &Flip{Direction: "vertical"}, c)
+	if got.Format != "webp" {
+		t.Fatalf("format %s", got.Format)
+	}
+	c2 := newConvert("keep")
+	c2.Quality = 95
+	out2, _ := run(t, object(encode(t, "webp", photo(64, 48)), ""), &Flip{Direction: "vertical"}, c2)
+	if len(out) >= len(out2) {
+		t.Fatalf("quality 40 gave %d bytes, 95 gave %d", len(out), len(out2))
+	}
+	// After an earlier convert, keep keeps that format.
+	_, got = run(t, object(encode(t, "png", photo(64, 48)), ""), newConvert("webp"), newConvert("keep"))
+	if got.Format != "webp" {
+		t.Fatalf("format %s, want webp", got.Format)
+	}
+}

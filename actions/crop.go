@@ -15,7 +15,10 @@ func init() {
 		Summary: "Cut out a box (x, y, width, height) or a width×height window placed by gravity (smart: the most detailed part).",
 		Doc: "Either a box (`x`, `y`, `width`, `height` in pixels, clamped to the image; 0 reaches " +
 			"the edge) or a `width`×`height` window placed by `gravity`: one of the nine compass " +
-			"names, or `smart`, the window with the most edge energy. An empty result is a 400.",
+			"names, or `smart`, the window with the most edge energy. With `gravity`, `x` and `y` " +
+			"move the window right and down from where gravity puts it, and the part past the " +
+			"image's edge is cut off (OSS IMG's crop with `g`). A window that starts outside the " +
+			"image, or an empty result, is a 400.",
 		Class: Transform,
 		New:   func() Action { return &Crop{} },
 	})
@@ -23,25 +26,23 @@ func init() {
 
 // Crop cuts out part of an image. Without gravity the window is the box at
 // x, y (a box reaching outside the image is clamped to it); with gravity it
-// is a width×height window placed by gravity, clamped to the image size.
-// A width or height of 0 reaches the image's edge.
+// is a width×height window placed by gravity, clamped to the image size,
+// then moved by x, y and clipped to the image. A width or height of 0
+// reaches the image's edge.
 type Crop struct {
-	X          int    `yaml:"x" min:"0" doc:"left edge of the box, in pixels"`
-	Y          int    `yaml:"y" min:"0" doc:"top edge of the box, in pixels"`
+	X          int    `yaml:"x" min:"0" doc:"left edge of the box, in pixels; with gravity, how far to move the window right"`
+	Y          int    `yaml:"y" min:"0" doc:"top edge of the box, in pixels; with gravity, how far to move the window down"`
 	Width      int    `yaml:"width" min:"0" doc:"width of the window; 0 or absent reaches the right edge"`
 	Height     int    `yaml:"height" min:"0" doc:"height of the window; 0 or absent reaches the bottom edge"`
 	Gravity    string `yaml:"gravity" enum:"center,north,south,east,west,north_east,north_west,south_east,south_west,smart" doc:"place a width×height window instead of a box; smart picks the part with the most detail"`
 	FirstFrame bool   `yaml:"first_frame" doc:"keep only the first frame of an animation (default: crop every frame)"`
 }
 
-// Validate refuses parameters that mix a box and gravity or crop nothing.
+// Validate refuses parameters that crop nothing.
 func (c *Crop) Validate() error {
 	if c.Gravity != "" {
-		if c.X != 0 || c.Y != 0 {
-			return fmt.Errorf("x and y place a box; with gravity set only width and height")
-		}
-		if c.Width == 0 && c.Height == 0 {
-			return fmt.Errorf("gravity needs width, height or both")
+		if c.Width == 0 && c.Height == 0 && c.X == 0 && c.Y == 0 {
+			return fmt.Errorf("gravity needs width, height, x or y")
 		}
 		return nil
 	}
@@ -51,11 +52,14 @@ func (c *Crop) Validate() error {
 	return nil
 }
 
-// window returns the part of a W×H image to keep, or an empty rectangle.
-func (c *Crop) window(m image.Image) image.Rectangle {
+// window returns the part of a W×H image to keep, or an empty rectangle,
+// and where the window starts (outside the image when it is empty for
+// that reason).
+func (c *Crop) window(m image.Image) (win image.Rectangle, start image.Point) {
 	b := m.Bounds()
 	W, H := b.Dx(), b.Dy()
 	w, h := c.Width, c.Height
+	whole := image.Rect(0, 0, W, H)
 	if c.Gravity == "" {
 		if w == 0 {
 			w = W
@@ -63,8 +67,8 @@ func (c *Crop) window(m image.Image) image.Rectangle {
 		if h == 0 {
 			h = H
 		}
-		box := image.Rect(c.X, c.Y, c.X+w, c.Y+h)
-		return box.Intersect(image.Rect(0, 0, W, H))
+		start = image.Pt(c.X, c.Y)
+		return image.Rectangle{Min: start, Max: start.Add(image.Pt(w, h))}.Intersect(whole), start
 	}
 	if w == 0 || w > W {
 		w = W
@@ -78,7 +82,8 @@ func (c *Crop) window(m image.Image) image.Rectangle {
 	} else {
 		at = anchor(c.Gravity, W, H, w, h)
 	}
-	return image.Rectangle{Min: at, Max: at.Add(image.Pt(w, h))}
+	start = at.Add(image.Pt(c.X, c.Y))
+	return image.Rectangle{Min: start, Max: start.Add(image.Pt(w, h))}.Intersect(whole), start
 }
 
 // Apply crops every frame (or the first only) to the same window.
@@ -88,7 +93,11 @@ func (c *Crop) Apply(ctx context.Context, obj *Object) error {
 		return err
 	}
 	b := img.Bounds()
-	win := c.window(img.Frames[0].Image)
+	win, start := c.window(img.Frames[0].Image)
+	if start.X >= b.Dx() || start.Y >= b.Dy() {
+		return Errorf(http.StatusBadRequest, CodeInvalidArgument,
+			"crop: the window starts at (%d, %d), outside the %d×%d image", start.X, start.Y, b.Dx(), b.Dy())
+	}
 	if win.Empty() {
 		return Errorf(http.StatusBadRequest, CodeInvalidArgument,
 			"crop: the box (x %d, y %d, width %d, height %d) lies outside the %d×%d image", c.X, c.Y, c.Width, c.Height, b.Dx(), b.Dy())

@@ -91,9 +91,9 @@ func TestImageActionsFromRules(t *testing.T) {
 
 func TestImageActionsLoadErrors(t *testing.T) {
 	for _, tc := range []struct{ action, want string }{
-		{`resize: {mode: fit}`, "width, height or both"},
+		{`resize: {mode: fit}`, "set width, height"},
 		{`resize: {width: 10, filter: bicubic}`, "filter"},
-		{`crop: {x: 5, width: 10, gravity: north}`, "with gravity"},
+		{`crop: {gravity: north}`, "gravity needs"},
 		{`convert: {format: heic}`, "format"},
 		{`convert: {format: jpeg, keep_metadata: [gps]}`, "list exif too"},
 		{`convert: {format: jpeg, quality: 101}`, "quality"},

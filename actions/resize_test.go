@@ -37,6 +37,10 @@ func TestResizeGeometry(t *testing.T) {
 		mode      string
 		upscale   bool
 		maxW      int
+		keepSmall bool
+		long      int
+		short     int
+		percent   float64
 		want      image.Point
 		wantScale image.Point // scaled size before fill's crop, when it differs
 	}{
@@ -57,11 +61,38 @@ func TestResizeGeometry(t *testing.T) {
 		{src: image.Pt(400, 300), w: 800, h: 100, mode: "force", upscale: true, want: image.Pt(800, 100)},
 		{src: image.Pt(400, 300), w: 200, mode: "force", want: image.Pt(200, 150)},
 		{src: image.Pt(400, 300), w: 5000, mode: "fit", upscale: true, maxW: 100, want: image.Pt(100, 75)},
+		// OSS IMG's worked example: a 200×100 source at w=150, h=80.
+		{src: image.Pt(200, 100), w: 150, h: 80, mode: "fit", want: image.Pt(150, 75)},
+		{src: image.Pt(200, 100), w: 150, h: 80, mode: "cover", want: image.Pt(160, 80)},
+		{src: image.Pt(200, 100), w: 150, h: 80, mode: "fill", want: image.Pt(150, 80), wantScale: image.Pt(160, 80)},
+		{src: image.Pt(200, 100), w: 150, h: 80, mode: "pad", want: image.Pt(150, 80), wantScale: image.Pt(150, 75)},
+		{src: image.Pt(200, 100), w: 150, h: 80, mode: "force", want: image.Pt(150, 80)},
+		// Pad without upscale keeps the picture's size and still extends;
+		// keep_small leaves it alone, as do cover and fill.
+		{src: image.Pt(200, 100), w: 300, h: 300, mode: "pad", want: image.Pt(300, 300), wantScale: image.Pt(200, 100)},
+		{src: image.Pt(200, 100), w: 300, h: 300, mode: "pad", keepSmall: true, want: image.Pt(200, 100)},
+		{src: image.Pt(200, 100), w: 100, h: 200, mode: "fill", keepSmall: true, want: image.Pt(200, 100)},
+		{src: image.Pt(200, 100), w: 100, h: 200, mode: "fill", want: image.Pt(100, 100), wantScale: image.Pt(200, 100)},
+		{src: image.Pt(200, 100), w: 300, h: 50, mode: "force", keepSmall: true, want: image.Pt(200, 100)},
+		{src: image.Pt(200, 100), w: 100, h: 40, mode: "force", keepSmall: true, want: image.Pt(100, 40)},
+		{src: image.Pt(200, 100), w: 400, mode: "fit", upscale: true, keepSmall: true, want: image.Pt(400, 200)},
+		// long and short follow the source's longer and shorter side.
+		{src: image.Pt(400, 200), long: 100, mode: "fit", want: image.Pt(100, 50)},
+		{src: image.Pt(200, 400), long: 100, mode: "fit", want: image.Pt(50, 100)},
+		{src: image.Pt(400, 200), short: 100, mode: "fit", want: image.Pt(200, 100)},
+		{src: image.Pt(200, 400), short: 100, mode: "fit", want: image.Pt(100, 200)},
+		{src: image.Pt(400, 200), long: 100, short: 100, mode: "fill", want: image.Pt(100, 100), wantScale: image.Pt(200, 100)},
+		{src: image.Pt(400, 300), w: 100, long: 50, mode: "fit", want: image.Pt(100, 75)},
+		{src: image.Pt(400, 300), percent: 50, want: image.Pt(200, 150)},
+		{src: image.Pt(400, 300), percent: 12.5, want: image.Pt(50, 38)},
+		{src: image.Pt(40, 30), percent: 250, upscale: true, want: image.Pt(100, 75)},
+		{src: image.Pt(40, 30), percent: 250, keepSmall: true, want: image.Pt(40, 30)},
 	} {
-		name := fmt.Sprintf("%v %s %dx%d up=%v max=%d", tc.src, tc.mode, tc.w, tc.h, tc.upscale, tc.maxW)
+		name := fmt.Sprintf("%v %s %dx%d up=%v max=%d keep=%v l=%d s=%d p=%g", tc.src, tc.mode, tc.w, tc.h, tc.upscale, tc.maxW, tc.keepSmall, tc.long, tc.short, tc.percent)
 		t.Run(name, func(t *testing.T) {
 			r := newResize(tc.w, tc.h, tc.mode)
-			r.Upscale, r.MaxWidth = tc.upscale, tc.maxW
+			r.Upscale, r.MaxWidth, r.KeepSmall = tc.upscale, tc.maxW, tc.keepSmall
+			r.Long, r.Short, r.Percent = tc.long, tc.short, tc.percent
 			scaled, out := r.geometry(tc.src.X, tc.src.Y)
 			wantScale := tc.wantScale
 			if wantScale == (image.Point{}) {
@@ -138,5 +169,44 @@ func TestResizeNoChangeKeepsPixels(t *testing.T) {
 	}
 	if obj.img.changed {
 		t.Fatal("a resize that changes nothing marked the image changed")
+	}
+}
+
+// Pad places the fitted picture by gravity on a canvas of the background
+// colour: OSS IMG's example, 200×100 at 150×80, is 150×75 centred, with
+// 2 rows above and 3 below.
+func TestResizePad(t *testing.T) {
+	red := color.NRGBA{255, 0, 0, 255}
+	blue := color.NRGBA{0, 0, 255, 255}
+	for _, tc := range []struct {
+		gravity  string
+		bg       color.NRGBA
+		bgPixels []image.Point
+		picture  []image.Point
+	}{
+		{"center", color.NRGBA{255, 255, 255, 255}, []image.Point{{75, 0}, {75, 1}, {75, 77}, {75, 79}}, []image.Point{{75, 2}, {0, 40}, {149, 76}}},
+		{"north", blue, []image.Point{{75, 75}, {75, 79}}, []image.Point{{75, 0}, {75, 74}}},
+		{"south", blue, []image.Point{{75, 0}, {75, 4}}, []image.Point{{75, 5}, {75, 79}}},
+	} {
+		t.Run(tc.gravity, func(t *testing.T) {
+			r := newResize(150, 80, "pad")
+			r.Gravity = tc.gravity
+			r.Background = Color{NRGBA: tc.bg, Set: true}
+			_, got := run(t, object(encode(t, "png", solid(200, 100, red)), ""), r)
+			if size(got) != image.Pt(150, 80) {
+				t.Fatalf("size %v", size(got))
+			}
+			m := got.Frames[0].Image
+			for _, p := range tc.bgPixels {
+				if c := nrgbaAt(m, p.X, p.Y); !near(c, tc.bg, 2) {
+					t.Errorf("padding at %v is %v, want %v", p, c, tc.bg)
+				}
+			}
+			for _, p := range tc.picture {
+				if c := nrgbaAt(m, p.X, p.Y); !near(c, red, 2) {
+					t.Errorf("picture at %v is %v, want red", p, c)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,158 @@
+package imageio
+
+// JPEG quality is not stored in the file; what is stored are the
+// quantisation tables the encoder derived from it. Encoders built on the
+// IJG code (libjpeg, libjpeg-turbo, mozjpeg's defaults, Go's image/jpeg,
+// and most cameras' firmware for the common settings) scale the two
+// example tables of ITU-T T.81 Annex K (K.1 luminance, K.2 chrominance)
+// by one factor: 5000/q for q < 50, 200-2q from 50 on, in percent. The
+// estimate below finds the q whose scaled tables are closest to the
+// file's, which gives back the exact setting for those encoders and the
+// nearest equivalent for others; OSS IMG's relative quality (quality,q_)
+// multiplies this.
+
+// Annex K.1 and K.2, in natural (row-major) order.
+var annexK = [2][64]int{
+	{
+		16, 11, 10, 16, 24, 40, 51, 61,
+		12, 12, 14, 19, 26, 58, 60, 55,
+		14, 13, 16, 24, 40, 57, 69, 56,
+		14, 17, 22, 29, 51, 87, 80, 62,
+		18, 22, 37, 56, 68, 109, 103, 77,
+		24, 35, 55, 64, 81, 104, 113, 92,
+		49, 64, 78, 87, 103, 121, 120, 101,
+		72, 92, 95, 98, 112, 100, 103, 99,
+	},
+	{
+		17, 18, 24, 47, 99, 99, 99, 99,
+		18, 21, 26, 66, 99, 99, 99, 99,
+		24, 26, 56, 99, 99, 99, 99, 99,
+		47, 66, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+	},
+}
+
+// zigzag maps the position of a coefficient in a DQT segment (zig-zag
+// order) to its natural index.
+var zigzag = [64]int{
+	0, 1, 8, 16, 9, 2, 3, 10,
+	17, 24, 32, 25, 18, 11, 4, 5,
+	12, 19, 26, 33, 40, 48, 41, 34,
+	27, 20, 13, 6, 7, 14, 21, 28,
+	35, 42, 49, 56, 57, 50, 43, 36,
+	29, 22, 15, 23, 30, 37, 44, 51,
+	58, 59, 52, 45, 38, 31, 39, 46,
+	53, 60, 61, 54, 47, 55, 62, 63,
+}
+
+// ijgTable is the Annex K table t scaled for quality q as the IJG code
+// does it: values clamped to 1..255 for baseline files, to 1..32767 for
+// the 16-bit tables low qualities need otherwise (cjpeg without
+// -baseline).
+func ijgTable(t int, q int, baseline bool) [64]int {
+	scale := 200 - 2*q
+	if q < 50 {
+		scale = 5000 / q
+	}
+	limit := 32767
+	if baseline {
+		limit = 255
+	}
+	var out [64]int
+	for i, v := range annexK[t] {
+		out[i] = max(1, min(limit, (v*scale+50)/100))
+	}
+	return out
+}
+
+// JPEGQuality estimates the quality setting a JPEG was encoded with, 1 to
+// 100, from its quantisation tables. ok is false when data is not a JPEG
+// or holds no luminance table before its first scan.
+func JPEGQuality(data []byte) (q int, ok bool) {
+	tables := jpegQuantTables(data)
+	luma, hasLuma := tables[0]
+	if !hasLuma {
+		return 0, false
+	}
+	chroma, hasChroma := tables[1]
+	best, bestErr := 0, int64(-1)
+	for cand := 1; cand <= 100; cand++ {
+		for _, baseline := range []bool{true, false} {
+			err := tableDistance(luma, ijgTable(0, cand, baseline))
+			if hasChroma {
+				err += tableDistance(chroma, ijgTable(1, cand, baseline))
+			}
+			if bestErr < 0 || err < bestErr {
+				best, bestErr = cand, err
+			}
+		}
+	}
+	return best, true
+}
+
+func tableDistance(a, b [64]int) int64 {
+	var d int64
+	for i := range a {
+		x := int64(a[i] - b[i])
+		d += x * x
+	}
+	return d
+}
+
+// jpegQuantTables reads the DQT segments before the first scan, keyed by
+// table id, values in natural order.
+func jpegQuantTables(data []byte) map[int][64]int {
+	tables := map[int][64]int{}
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return tables
+	}
+	for p := 2; p+4 <= len(data); {
+		if data[p] != 0xFF {
+			break
+		}
+		marker := data[p+1]
+		if marker == 0xFF { // fill byte
+			p++
+			continue
+		}
+		if marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || marker == 0x01 {
+			p += 2 // no length
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // SOS, EOI: tables come before
+			break
+		}
+		n := int(data[p+2])<<8 | int(data[p+3])
+		if n < 2 || p+2+n > len(data) {
+			break
+		}
+		if marker == 0xDB {
+			seg := data[p+4 : p+2+n]
+			for len(seg) > 0 {
+				prec, id := seg[0]>>4, int(seg[0]&0x0F)
+				size := 64
+				if prec == 1 {
+					size = 128
+				}
+				if prec > 1 || id > 3 || len(seg) < 1+size {
+					break
+				}
+				var t [64]int
+				for i := range 64 {
+					v := int(seg[1+i])
+					if prec == 1 {
+						v = int(seg[1+2*i])<<8 | int(seg[2+2*i])
+					}
+					t[zigzag[i]] = v
+				}
+				tables[id] = t
+				seg = seg[1+size:]
+			}
+		}
+		p += 2 + n
+	}
+	return tables
+}
