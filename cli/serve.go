@@ -26,6 +26,37 @@ import (
 const DefaultAccessPoint = "local"
 
 func runServe(env *Env, args []string) int {
+	s, code := setupServe(env, args)
+	if s == nil {
+		return code
+	}
+	defer s.srv.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.hs.Shutdown(shutdown)
+	}()
+	if err := s.hs.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// served is a configured serve, listening but not yet serving: tests
+// drive it exactly as the command does.
+type served struct {
+	ln  net.Listener
+	hs  *http.Server
+	srv *localoss.Server
+}
+
+// setupServe parses serve's flags, loads the rules and builds the server.
+// On failure it has printed why and returns the exit code.
+func setupServe(env *Env, args []string) (*served, int) {
 	fs := newFlags(env, "serve", "[--rules FILE] [--origin DIR] [--addr 127.0.0.1:8080] [--access-point NAME] [--access-key-id ID --access-key-secret SECRET]")
 	rulesFile := fs.String("rules", "", "rules file (default ./rules.yaml, else the embedded one)")
 	originDir := fs.String("origin", "", "folder playing the bucket: the path below it is the object key (default: the bundled samples)")
@@ -35,20 +66,20 @@ func runServe(env *Env, args []string) int {
 	akSecret := fs.String("access-key-secret", "", "secret of --access-key-id")
 	timeout := fs.Duration("timeout", 30*time.Second, "function timeout, as configured in Function Compute")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return usageError(env, fs, err)
+		return nil, usageError(env, fs, err)
 	}
 	if (*akID == "") != (*akSecret == "") {
-		return usageError(env, fs, errors.New("--access-key-id and --access-key-secret go together"))
+		return nil, usageError(env, fs, errors.New("--access-key-id and --access-key-secret go together"))
 	}
 	name, data, err := rulesSource(env, *rulesFile)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", unwrapPathError(err))
-		return ExitFail
+		return nil, ExitFail
 	}
 	rs, err := rules.Load(name, data)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
-		return ExitFail
+		return nil, ExitFail
 	}
 	logger := slog.New(slog.NewJSONHandler(env.Stderr, nil))
 
@@ -61,7 +92,7 @@ func runServe(env *Env, args []string) int {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
-		return ExitFail
+		return nil, ExitFail
 	}
 	endpoint := ln.Addr().String()
 	h, err := engine.New(engine.Config{
@@ -71,7 +102,7 @@ func runServe(env *Env, args []string) int {
 	})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
-		return ExitFail
+		return nil, ExitFail
 	}
 	creds := engine.Credentials{AccessKeyID: id, AccessKeySecret: secret}
 	cfg := localoss.Config{
@@ -93,28 +124,15 @@ func runServe(env *Env, args []string) int {
 	srv, err := localoss.New(cfg)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
-		return ExitFail
+		return nil, ExitFail
 	}
-	defer srv.Close()
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(env.Stderr, "opaprules serve: %s on http://%s, rules %s (%d rules), access point %q (alias %s)\n",
 		origin, endpoint, name, len(rs.Rules), *ap, srv.Alias(*ap))
 	if env.Samples != nil && *originDir == "" {
 		printSamples(env, endpoint)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(shutdown)
-	}()
-	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
-		return ExitFail
-	}
-	return ExitOK
+	return &served{ln: ln, hs: hs, srv: srv}, ExitOK
 }
 
 // printSamples shows requests that exercise the default rules on the

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/netip"
 	"reflect"
+	"regexp/syntax"
 	"strings"
 	"sync"
 
@@ -119,6 +120,10 @@ func (l *loader) checkCalls(r *Rule, n *yaml.Node, offset int, root ast.Node) bo
 		ok = false
 	}
 	walk(root, func(node ast.Node) {
+		if b, isBin := node.(*ast.BinaryNode); isBin && b.Operator == "matches" {
+			l.checkKeyRegexp(r, n, offset, b)
+			return
+		}
 		call, isCall := node.(*ast.CallNode)
 		if !isCall {
 			return
@@ -168,6 +173,38 @@ func (l *loader) checkCalls(r *Rule, n *yaml.Node, offset int, root ast.Node) bo
 		}
 	})
 	return ok
+}
+
+// checkKeyRegexp warns about `key matches "..."` patterns whose `.` does
+// not match a newline: OSS keys may hold one (%0A), so a deny rule written
+// as `key matches "^secret/.*"` would let `secret/a%0Ab` through.
+func (l *loader) checkKeyRegexp(r *Rule, n *yaml.Node, offset int, b *ast.BinaryNode) {
+	id, ok := b.Left.(*ast.IdentifierNode)
+	if !ok || (id.Value != varKey && id.Value != varDir && id.Value != varBase) {
+		return
+	}
+	lit, ok := b.Right.(*ast.StringNode)
+	if !ok {
+		return
+	}
+	re, err := syntax.Parse(lit.Value, syntax.Perl)
+	if err != nil || !anyCharNotNL(re) {
+		return
+	}
+	l.warnAt(l.scalarPos(n, offset+lit.Location().From), r.Name, fmt.Sprintf(
+		"%s matches %q: . does not match a newline, and keys may hold one; start the pattern with (?s) or use [^/] (or glob)", id.Value, lit.Value))
+}
+
+func anyCharNotNL(re *syntax.Regexp) bool {
+	if re.Op == syntax.OpAnyCharNotNL {
+		return true
+	}
+	for _, sub := range re.Sub {
+		if anyCharNotNL(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // isConstant reports whether an expression reads nothing from the request

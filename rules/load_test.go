@@ -119,6 +119,13 @@ func TestLoadWarnings(t *testing.T) {
 		{"after terminal action", head + "  - name: a\n    when: ext == 'x'\n    actions: [deny, headers, {redirect: {location: /a}}]\n",
 			[]diag{{5, 31, "a", "redirect after deny never runs"}}},
 		{"no actions", head + "  - name: a\n    when: ext == 'x'\n", []diag{{3, 5, "a", "has no effect"}}},
+		// Keys may hold a newline: a key pattern whose . stops at one is
+		// a bypass waiting to happen (issue #10, finding 1).
+		{"key regexp without (?s)", head + "  - name: a\n    when: key matches '^secret/.*$'\n    actions: [deny]\n",
+			[]diag{{4, 23, "a", ". does not match a newline"}}},
+		{"key regexp with (?s)", head + "  - name: a\n    when: key matches '(?s)^secret/.*$'\n    actions: [deny]\n", nil},
+		{"key regexp without dot", head + "  - name: a\n    when: base matches '^[^/]+[.]jpg$'\n    actions: [deny]\n", nil},
+		{"header regexp", head + "  - name: a\n    when: headers.referer matches '^https://.*'\n    actions: [deny]\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkDiags(t, tc.src, tc.want, true) })
 	}

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests in this file replay, through `opaprules serve` (its flags, the
+// local OSS server, the real handler and WriteGetObjectResponse), what a
+// hostile client got through in issue #10. docs/security.md lists them by
+// finding.
+
+// serveT is a running serve for one test.
+type serveT struct {
+	t      *testing.T
+	base   string
+	dir    string
+	stderr *syncBuffer
+	client *http.Client
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs serve on a fresh origin folder holding files, with the
+// given rules, and stops it when the test ends.
+func startServe(t *testing.T, rulesYAML string, files map[string]string, env map[string]string, args ...string) *serveT {
+	t.Helper()
+	dir := t.TempDir()
+	origin := filepath.Join(dir, "origin")
+	for name, body := range files {
+		p := filepath.Join(origin, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(origin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(rulesYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	e := &Env{Stdout: io.Discard, Stderr: stderr, Getenv: func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}}
+	all := append([]string{"--rules", rulesPath, "--origin", origin, "--addr", "127.0.0.1:0"}, args...)
+	s, code := setupServe(e, all)
+	if s == nil {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.hs.Serve(s.ln)
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.hs.Shutdown(ctx)
+		<-done
+		s.srv.Close()
+	})
+	return &serveT{t: t, base: "http://" + s.ln.Addr().String(), dir: origin, stderr: stderr,
+		client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get sends method to path (already escaped) with headers and returns the
+// status, headers and body.
+func (s *serveT) do(method, path string, header map[string]string) (int, http.Header, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.base+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// Finding 1: a glob deny must see keys with a newline, a carriage return,
+// a tab or non-ASCII text like any other.
+func TestHostileGlobNewline(t *testing.T) {
+	s := startServe(t, `version: 1
+rules:
+  - name: secret
+    when: glob("secret/**")
+    actions:
+      - deny: {status: 403, code: SecretDenied}
+`, map[string]string{
+		"secret/a\nb.txt": "newline", "secret/a\rb.txt": "cr", "secret/a\tb.txt": "tab",
+		"secret/ab.txt": "plain", "secret/é.txt": "non-ascii", "public/a\nb.txt": "public",
+	}, nil)
+	for _, path := range []string{"/secret/a%0Ab.txt", "/secret/a%0Db.txt", "/secret/a%09b.txt", "/secret/ab.txt", "/secret/%C3%A9.txt"} {
+		if status, _, body := s.do("GET", path, nil); status != 403 {
+			t.Errorf("GET %s: %d %q, want 403", path, status, body)
+		}
+	}
+	if status, _, body := s.do("GET", "/public/a%0Ab.txt", nil); status != 200 || body != "public" {
+		t.Errorf("GET /public/a%%0Ab.txt: %d %q, want 200 public", status, body)
+	}
+}
