@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 )
@@ -136,7 +137,11 @@ func Register(d Definition) {
 	if d.Name == "" || d.New == nil {
 		panic("actions: Register needs a Name and New")
 	}
-	if _, err := paramsOf(d.New()); err != nil {
+	a := d.New()
+	if a == nil || reflect.TypeOf(a).Kind() != reflect.Pointer {
+		panic(fmt.Sprintf("actions: %s: New must return a pointer to a struct", d.Name))
+	}
+	if _, err := paramsFor(reflect.TypeOf(a).Elem()); err != nil {
 		panic(fmt.Sprintf("actions: %s: %v", d.Name, err))
 	}
 	registryMu.Lock()

@@ -66,20 +66,29 @@ var paramsCache sync.Map // reflect.Type -> *Params
 // ParamsOf describes the parameter struct v points to (an Action, or any
 // struct following the same tag conventions, such as Limits).
 func ParamsOf(v any) *Params {
-	p, err := paramsOf(v)
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		panic(fmt.Sprintf("actions: parameters must be a pointer to a struct, not %v", t))
+	}
+	return ParamsFor(t.Elem())
+}
+
+// ParamsFor describes the struct type t. It is the one reader of the
+// parameter tags: the YAML decoder, the checks, the JSON schema and
+// docs/actions.md all go through it. It panics on a malformed tag, which
+// Register turns into a failure of every test.
+func ParamsFor(t reflect.Type) *Params {
+	p, err := paramsFor(t)
 	if err != nil {
-		// Register already rejected every struct that fails here.
-		panic(err)
+		panic(fmt.Sprintf("actions: %v", err))
 	}
 	return p
 }
 
-func paramsOf(v any) (*Params, error) {
-	t := reflect.TypeOf(v)
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		return nil, fmt.Errorf("parameters must be a pointer to a struct, not %v", t)
+func paramsFor(t reflect.Type) (*Params, error) {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("parameters must be a struct, not %v", t)
 	}
-	t = t.Elem()
 	if p, ok := paramsCache.Load(t); ok {
 		return p.(*Params), nil
 	}
@@ -105,7 +114,7 @@ func paramsOf(v any) (*Params, error) {
 			if s := sf.Tag.Get(tag); s != "" {
 				v, err := strconv.ParseFloat(s, 64)
 				if err != nil {
-					return nil, fmt.Errorf("field %s: bad %s tag %q", sf.Name, tag, s)
+					return nil, fmt.Errorf("%s.%s: bad %s tag %q", t.Name(), sf.Name, tag, s)
 				}
 				*dst = &v
 			}
@@ -343,10 +352,18 @@ func (f *Param) Accepts(t reflect.Type) bool {
 }
 
 // TypeName is the parameter's type as operators read it in messages.
-func (f *Param) TypeName() string { return typeName(f.Type) }
+func (f *Param) TypeName() string { return TypeName(f.Type) }
 
-func typeName(t reflect.Type) string {
-	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+// TypeName names a Go type as operators read it in messages and in
+// docs/actions.md: string, boolean, integer, number, duration, list of X,
+// mapping. It is the one place that does.
+func TypeName(t reflect.Type) string {
+	switch {
+	case t == nil:
+		return "unknown"
+	case t == durationType:
+		return "duration"
+	case reflect.PointerTo(t).Implements(textUnmarshaler):
 		return "string"
 	}
 	switch t.Kind() {
@@ -354,14 +371,30 @@ func typeName(t reflect.Type) string {
 		return "string"
 	case reflect.Bool:
 		return "boolean"
-	case reflect.Int, reflect.Int64, reflect.Int32:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "integer"
 	case reflect.Float64, reflect.Float32:
 		return "number"
-	case reflect.Slice:
-		return "list of " + typeName(t.Elem())
+	case reflect.Slice, reflect.Array:
+		return "list of " + TypeName(t.Elem())
 	case reflect.Map, reflect.Struct:
 		return "mapping"
+	case reflect.Pointer:
+		return TypeName(t.Elem())
 	}
 	return t.String()
+}
+
+// AnTypeName is TypeName with its article, for sentences: "want an
+// integer", "a duration such as 10s".
+func AnTypeName(t reflect.Type) string {
+	switch n := TypeName(t); {
+	case n == "duration":
+		return "a duration such as 10s"
+	case n == "integer", n == "unknown":
+		return "an " + n
+	default:
+		return "a " + n
+	}
 }

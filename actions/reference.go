@@ -53,57 +53,50 @@ func classDoc(c Class) string {
 // writeParamTable writes one table for the struct v, then one per nested
 // struct (the entries of a list such as redact's patterns).
 func writeParamTable(b *bytes.Buffer, title string, v reflect.Value, top bool) {
-	t := v.Type()
+	params := ParamsFor(v.Type())
+	if len(params.Fields) == 0 {
+		return
+	}
+	if title != "" {
+		fmt.Fprintf(b, "\n%s\n", title)
+	}
+	b.WriteString("\n| parameter | type | default | allowed | description |\n|---|---|---|---|---|\n")
 	type nested struct {
 		name string
 		t    reflect.Type
 	}
 	var more []nested
-	rows := 0
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !sf.IsExported() {
-			continue
-		}
-		if rows == 0 {
-			if title != "" {
-				fmt.Fprintf(b, "\n%s\n", title)
-			}
-			b.WriteString("\n| parameter | type | default | allowed | description |\n|---|---|---|---|---|\n")
-		}
-		rows++
+	for _, f := range params.Fields {
 		allowed := ""
-		if e := sf.Tag.Get("enum"); e != "" {
-			allowed = "`" + strings.ReplaceAll(e, ",", "`, `") + "`"
+		if len(f.Enum) > 0 {
+			allowed = "`" + strings.Join(f.Enum, "`, `") + "`"
 		}
-		lo, hi := sf.Tag.Get("min"), sf.Tag.Get("max")
 		switch {
-		case lo != "" && hi != "":
-			allowed = lo + " to " + hi
-		case lo != "":
-			allowed = "≥ " + lo
-		case hi != "":
-			allowed = "≤ " + hi
+		case f.Min != nil && f.Max != nil:
+			allowed = fmtNum(*f.Min) + " to " + fmtNum(*f.Max)
+		case f.Min != nil:
+			allowed = "≥ " + fmtNum(*f.Min)
+		case f.Max != nil:
+			allowed = "≤ " + fmtNum(*f.Max)
 		}
-		typ := typeName(sf.Type)
+		typ := f.TypeName()
 		var flags []string
-		if sf.Tag.Get("required") == "true" {
+		if f.Required {
 			flags = append(flags, "required")
 		}
-		if top && isScalar(sf.Type) && sf.Tag.Get("template") != "false" {
+		if top && f.Template {
 			flags = append(flags, "template")
 		}
 		if len(flags) > 0 {
 			typ += " (" + strings.Join(flags, ", ") + ")"
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", name, typ, defaultOf(v.Field(i)), allowed, cell(sf.Tag.Get("doc")))
-		et := sf.Type
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", f.Name, typ, defaultOf(v.FieldByIndex(f.Index)), allowed, cell(f.Doc))
+		et := f.Type
 		for et.Kind() == reflect.Slice || et.Kind() == reflect.Pointer {
 			et = et.Elem()
 		}
 		if et.Kind() == reflect.Struct && !reflect.PointerTo(et).Implements(textUnmarshaler) {
-			more = append(more, nested{name, et})
+			more = append(more, nested{f.Name, et})
 		}
 	}
 	for _, n := range more {

@@ -1,9 +1,9 @@
 package actions
 
 import (
+	"math"
 	"reflect"
 	"strconv"
-	"strings"
 )
 
 // JSONSchemer is implemented by parameter types that describe themselves
@@ -36,38 +36,33 @@ func StructSchema(v any) map[string]any {
 func structSchema(t reflect.Type, top bool) map[string]any {
 	props := map[string]any{}
 	var required []string
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !sf.IsExported() {
-			continue
-		}
-		s := typeSchema(sf.Type)
-		if e := sf.Tag.Get("enum"); e != "" {
+	for _, f := range ParamsFor(t).Fields {
+		s := typeSchema(f.Type)
+		if len(f.Enum) > 0 {
 			var values []any
-			for _, v := range strings.Split(e, ",") {
-				if k := sf.Type.Kind(); k == reflect.Int || k == reflect.Int64 || k == reflect.Int32 {
+			for _, v := range f.Enum {
+				if k := f.Type.Kind(); k == reflect.Int || k == reflect.Int64 || k == reflect.Int32 {
 					values = append(values, jsonNumber(v))
 				} else {
 					values = append(values, v)
 				}
 			}
-			if sf.Type.Kind() == reflect.Slice {
+			if f.Type.Kind() == reflect.Slice {
 				s["items"] = map[string]any{"enum": values}
 			} else {
 				s["enum"] = values
 			}
 		}
-		if v := sf.Tag.Get("min"); v != "" {
-			s["minimum"] = jsonNumber(v)
+		if f.Min != nil {
+			s["minimum"] = jsonFloat(*f.Min)
 		}
-		if v := sf.Tag.Get("max"); v != "" {
-			s["maximum"] = jsonNumber(v)
+		if f.Max != nil {
+			s["maximum"] = jsonFloat(*f.Max)
 		}
-		if d := sf.Tag.Get("doc"); d != "" {
-			s["description"] = d
+		if f.Doc != "" {
+			s["description"] = f.Doc
 		}
-		if top && isScalar(sf.Type) && sf.Tag.Get("template") != "false" {
+		if top && f.Template {
 			desc := s["description"]
 			delete(s, "description")
 			s = map[string]any{"anyOf": []any{s, map[string]any{"$ref": TemplateRef}}}
@@ -75,9 +70,9 @@ func structSchema(t reflect.Type, top bool) map[string]any {
 				s["description"] = desc
 			}
 		}
-		props[name] = s
-		if sf.Tag.Get("required") == "true" {
-			required = append(required, name)
+		props[f.Name] = s
+		if f.Required {
+			required = append(required, f.Name)
 		}
 	}
 	s := map[string]any{
@@ -119,7 +114,15 @@ func typeSchema(t reflect.Type) map[string]any {
 	return map[string]any{}
 }
 
-// jsonNumber keeps integral bounds integral in the generated JSON.
+// jsonFloat keeps integral bounds integral in the generated JSON.
+func jsonFloat(f float64) any {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return f
+}
+
+// jsonNumber reads an enum value of an integer parameter as a number.
 func jsonNumber(s string) any {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n

@@ -301,7 +301,7 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 		if whole {
 			if !f.Accepts(typ) {
 				l.errorAt(l.scalarPos(n, exprStart), n, r.Name,
-					fmt.Sprintf("%s: want %s, but ${ %s } is %s", what, f.TypeName(), strings.TrimSpace(seg.expr), exprTypeName(typ)))
+					fmt.Sprintf("%s: want %s, but ${ %s } is %s", what, f.TypeName(), strings.TrimSpace(seg.expr), actions.AnTypeName(typ)))
 				ok = false
 			}
 			t.whole = prog
@@ -323,21 +323,4 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 func exprType(p *vm.Program) reflect.Type {
 	defer func() { _ = recover() }()
 	return p.Node().Type()
-}
-
-func exprTypeName(t reflect.Type) string {
-	if t == nil {
-		return "unknown"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		return "an integer"
-	case reflect.Float64, reflect.Float32:
-		return "a number"
-	}
-	return t.String()
 }

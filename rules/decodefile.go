@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/opaprules/opaprules/actions"
 )
 
 // DecodeFile decodes a YAML file other than rules.yaml (the rule tests'
@@ -43,10 +45,9 @@ func (l *loader) decodeFile(data []byte, out any, schemaID string, schemaDoc []b
 	}
 	v := reflect.ValueOf(out).Elem()
 	l.decode(root, v, "", "")
-	for _, f := range reflect.VisibleFields(v.Type()) {
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if f.Tag.Get("required") == "true" && !hasKey(l, root, name) {
-			l.errorf(root, "", "missing %q", name)
+	for _, f := range actions.ParamsFor(v.Type()).Fields {
+		if f.Required && !hasKey(l, root, f.Name) {
+			l.errorf(root, "", "missing %q", f.Name)
 		}
 	}
 	s, err := compileSchema(schemaID, schemaDoc)

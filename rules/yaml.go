@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/opaprules/opaprules/actions"
 )
 
 // maxYAMLNodes bounds the work of walking a file, aliases included: a few
@@ -328,7 +330,7 @@ func (l *loader) decode(n *yaml.Node, out reflect.Value, rule, path string) bool
 	switch {
 	case custom || isScalarKind(t.Kind()):
 		if n.Kind != yaml.ScalarNode {
-			l.errorf(n, rule, "%s: want %s, got a %s", path, describeType(t), kindName(n))
+			l.errorf(n, rule, "%s: want %s, got a %s", path, actions.AnTypeName(t), kindName(n))
 			return false
 		}
 		if err := n.Decode(out.Addr().Interface()); err != nil {
@@ -344,9 +346,10 @@ func (l *loader) decode(n *yaml.Node, out reflect.Value, rule, path string) bool
 		ok := true
 		for _, p := range l.pairs(n) {
 			name := p.key.Value
-			f, found := fieldByYAMLName(t, name)
+			params := actions.ParamsFor(t)
+			f, found := params.Field(name)
 			if !found {
-				l.errorf(p.key, rule, "%s: unknown key %q%s", path, name, suggest(name, yamlNames(t)))
+				l.errorf(p.key, rule, "%s: unknown key %q%s", path, name, suggest(name, params.Names()))
 				ok = false
 				continue
 			}
@@ -449,28 +452,6 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
-func describeType(t reflect.Type) string {
-	pt := reflect.PointerTo(t)
-	switch {
-	case t == durationType:
-		return "a duration such as 10s"
-	case pt.Implements(textUnmarshalerType):
-		return "a string"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return "a " + t.Kind().String()
-}
-
 var typeErrorLine = regexp.MustCompile(`^(yaml: )?line \d+: `)
 
 // decodeMessage turns a yaml.v3 decoding error into a sentence about the
@@ -478,33 +459,11 @@ var typeErrorLine = regexp.MustCompile(`^(yaml: )?line \d+: `)
 func decodeMessage(err error, n *yaml.Node, t reflect.Type) string {
 	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
 		if strings.Contains(te.Errors[0], "cannot unmarshal") {
-			return fmt.Sprintf("want %s, got %s", describeType(t), kindName(n))
+			return fmt.Sprintf("want %s, got %s", actions.AnTypeName(t), kindName(n))
 		}
 		return typeErrorLine.ReplaceAllString(te.Errors[0], "")
 	}
 	return typeErrorLine.ReplaceAllString(err.Error(), "")
-}
-
-func fieldByYAMLName(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if tag == name && f.IsExported() {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-func yamlNames(t reflect.Type) []string {
-	var names []string
-	for i := range t.NumField() {
-		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if tag != "" && tag != "-" {
-			names = append(names, tag)
-		}
-	}
-	return names
 }
 
 // suggest returns `; did you mean "x"?` for the closest known name, or the
