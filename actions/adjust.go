@@ -148,3 +148,9 @@ func gaussianBlur(m image.Image, radius int, sigma float64) *image.NRGBA {
 	}
 	return out
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Adjust)(nil)
+	_ Validator = (*Adjust)(nil)
+)

@@ -214,3 +214,12 @@ func acceptedFormats(h http.Header) []string {
 	}
 	return out
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Convert)(nil)
+	_ Validator = (*Convert)(nil)
+	_ Predictor = (*Convert)(nil)
+	_ Varier    = (*Convert)(nil)
+	_ Warmer    = (*Convert)(nil)
+)

@@ -330,3 +330,11 @@ func TestConvertKeepFormat(t *testing.T) {
 		t.Fatalf("format %s, want webp", got.Format)
 	}
 }
+
+// convert offers exactly the formats imageio writes, plus auto and keep.
+func TestConvertFormatsAreImageioFormats(t *testing.T) {
+	f, _ := ParamsOf(&Convert{}).Field("format")
+	if want := append(slices.Clone(imageio.Encodable), "auto", "keep"); !slices.Equal(f.Enum, want) {
+		t.Errorf("convert's format enum %v, imageio writes %v", f.Enum, want)
+	}
+}

@@ -110,3 +110,9 @@ func (c *Crop) Apply(ctx context.Context, obj *Object) error {
 	}))
 	return nil
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Crop)(nil)
+	_ Validator = (*Crop)(nil)
+)

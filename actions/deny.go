@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 )
 
 func init() {
@@ -26,18 +27,18 @@ type Deny struct {
 	Message string `yaml:"message" doc:"the error message; may use ${ }"`
 }
 
-// denyStatus lists the 4xx statuses WriteGetObjectResponse accepts, with the
-// OSS error code each defaults to.
+// denyStatus gives the OSS error code each 4xx status of
+// ForwardedStatuses defaults to.
 var denyStatus = map[int]string{
-	400: "InvalidRequest",
-	401: "AccessDenied",
+	400: CodeInvalidRequest,
+	401: CodeAccessDenied,
 	403: CodeAccessDenied,
-	404: "NoSuchKey",
-	405: "MethodNotAllowed",
-	409: "Conflict",
-	411: "MissingContentLength",
-	412: "PreconditionFailed",
-	416: "InvalidRange",
+	404: CodeNoSuchKey,
+	405: CodeMethodNotAllowed,
+	409: CodeConflict,
+	411: CodeMissingContentLength,
+	412: CodePreconditionFailed,
+	416: CodeInvalidRange,
 }
 
 var ossCode = regexp.MustCompile(`^[A-Z][A-Za-z0-9.]{0,63}$`)
@@ -45,7 +46,8 @@ var ossCode = regexp.MustCompile(`^[A-Z][A-Za-z0-9.]{0,63}$`)
 // Validate checks the status and code.
 func (d *Deny) Validate() error {
 	if _, ok := denyStatus[d.Status]; !ok {
-		return fmt.Errorf("status: %d is not one of 400, 401, 403, 404, 405, 409, 411, 412, 416", d.Status)
+		f, _ := ParamsOf(d).Field("status")
+		return fmt.Errorf("status: %d is not one of %s", d.Status, strings.Join(f.Enum, ", "))
 	}
 	if d.Code != "" && !ossCode.MatchString(d.Code) {
 		return fmt.Errorf("code: %q is not an OSS-style code such as AccessDenied", d.Code)
@@ -66,3 +68,9 @@ func (d *Deny) Apply(context.Context, *Object) error {
 	}
 	return &Error{Status: d.Status, Code: code, Message: msg}
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Deny)(nil)
+	_ Validator = (*Deny)(nil)
+)

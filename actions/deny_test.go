@@ -2,6 +2,9 @@ package actions
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -34,5 +37,44 @@ func TestDeny(t *testing.T) {
 		if e.Status != tc.status || e.Code != tc.code || e.Message != tc.message {
 			t.Errorf("%+v: got %d %s %q, want %d %s %q", tc.d, e.Status, e.Code, e.Message, tc.status, tc.code, tc.message)
 		}
+	}
+}
+
+// The statuses deny and redirect offer are the parts of the one list
+// WriteGetObjectResponse accepts; their enum tags (which the schema and the
+// reference show) cannot drift from it.
+func TestStatusLists(t *testing.T) {
+	enum := func(a Action, name string) []int {
+		f, ok := ParamsOf(a).Field(name)
+		if !ok {
+			t.Fatalf("%T has no %s", a, name)
+		}
+		var out []int
+		for _, s := range f.Enum {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	var fourxx, redirects []int
+	for _, s := range ForwardedStatuses {
+		switch {
+		case s >= 400 && s < 500:
+			fourxx = append(fourxx, s)
+		case s >= 301 && s <= 303:
+			redirects = append(redirects, s)
+		}
+	}
+	if got := enum(&Deny{}, "status"); !slices.Equal(got, fourxx) {
+		t.Errorf("deny offers %v, WriteGetObjectResponse's 4xx are %v", got, fourxx)
+	}
+	if got := slices.Sorted(maps.Keys(denyStatus)); !slices.Equal(got, fourxx) {
+		t.Errorf("deny's default codes cover %v, want %v", got, fourxx)
+	}
+	if got := enum(&Redirect{}, "status"); !slices.Equal(got, redirects) {
+		t.Errorf("redirect offers %v, want %v", got, redirects)
 	}
 }

@@ -28,15 +28,28 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Stable error codes, listed in docs/rules.md's error table.
+// The error codes clients get, actions' and the engine's alike: the one
+// list (docs/rules.md's error table shows when each is sent). OSS's own
+// codes are spelled as OSS spells them.
 const (
-	CodeInvalidArgument = "InvalidArgument"
-	CodeInvalidImage    = "InvalidImage"
-	CodeImageTooLarge   = "ImageTooLarge"
-	CodeAccessDenied    = "AccessDenied"
-	CodeInternalError   = "InternalError"
-	CodeUnsupported     = "UnsupportedContent"
-	CodeEntityTooLarge  = "EntityTooLarge"
+	CodeInvalidArgument            = "InvalidArgument"
+	CodeInvalidImage               = "InvalidImage"
+	CodeImageTooLarge              = "ImageTooLarge"
+	CodeUnsupportedContent         = "UnsupportedContent"
+	CodeUnsupportedContentEncoding = "UnsupportedContentEncoding"
+	CodeEntityTooLarge             = "EntityTooLarge"
+	CodeMalformedEvent             = "MalformedEvent"
+	CodeRequestTimeout             = "RequestTimeout"
+	CodeServiceUnavailable         = "ServiceUnavailable"
+	CodeInternalError              = "InternalError"
+	CodeAccessDenied               = "AccessDenied"
+	CodeNoSuchKey                  = "NoSuchKey"
+	CodeInvalidRequest             = "InvalidRequest"
+	CodeMethodNotAllowed           = "MethodNotAllowed"
+	CodeConflict                   = "Conflict"
+	CodeMissingContentLength       = "MissingContentLength"
+	CodePreconditionFailed         = "PreconditionFailed"
+	CodeInvalidRange               = "InvalidRange"
 )
 
 // Errorf returns an *Error with the given status and code.

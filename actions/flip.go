@@ -49,3 +49,9 @@ func (f *Flip) Apply(ctx context.Context, obj *Object) error {
 	obj.SetImage(framesDo(img, false, flip))
 	return nil
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Flip)(nil)
+	_ Validator = (*Flip)(nil)
+)

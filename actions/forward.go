@@ -26,6 +26,12 @@ var ForwardedHeaders = []string{
 	"Location",
 }
 
+// ForwardedStatuses are the statuses WriteGetObjectResponse accepts in
+// x-oss-fwd-status (its API reference). This is the one list: the engine
+// moves any other status into it, deny offers its 4xx part and redirect
+// its redirects (TestStatusLists keeps their enum tags in step).
+var ForwardedStatuses = []int{200, 206, 301, 302, 303, 304, 400, 401, 403, 404, 405, 409, 411, 412, 416, 500, 503}
+
 // IsForwarded reports whether name is in ForwardedHeaders.
 func IsForwarded(name string) bool { return containsFold(ForwardedHeaders, name) }
 

@@ -157,3 +157,9 @@ func rfc8187Escape(s string) string {
 	}
 	return b.String()
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Headers)(nil)
+	_ Validator = (*Headers)(nil)
+)

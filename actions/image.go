@@ -183,7 +183,7 @@ func (o *Object) shrinkOf(img *Image) (full image.Point, extent imageio.Rect, or
 func decodeError(err error) error {
 	var unsupported imageio.UnsupportedError
 	if errors.As(err, &unsupported) {
-		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupported, Message: unsupported.Error(), Cause: err}
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedContent, Message: unsupported.Error(), Cause: err}
 	}
 	msg := "the object is not a decodable image"
 	if errors.Is(err, imageio.ErrUnknownFormat) {

@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -186,5 +187,23 @@ func TestImageMemoryBudgetHeldUntilClose(t *testing.T) {
 	obj.Close()
 	if used, _ := b.inUse(); used != 0 {
 		t.Fatalf("%d bytes still reserved after Close", used)
+	}
+}
+
+func TestLimitsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		l    Limits
+		want string // "" for valid
+	}{
+		{Limits{}, ""},
+		{Limits{MaxDecodePixels: map[string]Count{"avif": 1}, MaxOutputPixels: map[string]Count{"webp": 1}}, ""},
+		{Limits{MaxDecodePixels: map[string]Count{"hiec": 1}}, `max_decode_pixels: unknown format "hiec"`},
+		{Limits{MaxOutputPixels: map[string]Count{"jpg": 1}}, `max_output_pixels: unknown format "jpg"`},
+		{Limits{MaxFrames: -1}, "max_frames: -1 is below the minimum 1"},
+	} {
+		err := tc.l.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: got %v, want %q", tc.l, err, tc.want)
+		}
 	}
 }

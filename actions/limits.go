@@ -2,11 +2,15 @@ package actions
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opaprules/opaprules/internal/imageio"
 )
 
 // Limits bound what one request may cost. rules.yaml sets them under
@@ -70,6 +74,31 @@ func (l Limits) Merge(o Limits) Limits {
 		}
 	}
 	return l
+}
+
+// Validate checks limits as they will apply: zero fields mean "not set",
+// so the tag constraints are checked on l merged over the defaults, and
+// the per-format maps must name formats that are read or written.
+func (l Limits) Validate() error {
+	merged := DefaultLimits().Merge(l)
+	if err := ParamsOf(&merged).Check(reflect.ValueOf(&merged)); err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		name    string
+		formats map[string]Count
+		known   []string
+	}{
+		{"max_decode_pixels", l.MaxDecodePixels, imageio.Decodable},
+		{"max_output_pixels", l.MaxOutputPixels, imageio.Encodable},
+	} {
+		for _, f := range slices.Sorted(maps.Keys(m.formats)) {
+			if !slices.Contains(m.known, f) {
+				return fmt.Errorf("%s: unknown format %q (one of %s)", m.name, f, strings.Join(m.known, ", "))
+			}
+		}
+	}
+	return nil
 }
 
 // OutputPixels is the most pixels an encode to format may take, or 0 when

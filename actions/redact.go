@@ -504,7 +504,7 @@ func (r *Redact) unsupported(why string) error {
 	if r.OnUnsupported == "passthrough" {
 		return nil
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeUnsupported, Message: "cannot redact the object: " + why}
+	return &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedContent, Message: "cannot redact the object: " + why}
 }
 
 // sourceReader remembers the source's own error, so a failing origin is not
@@ -545,13 +545,13 @@ func redactError(ctx context.Context, err, srcErr error, kind pii.Kind) error {
 	case srcErr != nil && errors.Is(err, srcErr):
 		return err
 	case errors.As(err, &longLine):
-		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupported,
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedContent,
 			Message: fmt.Sprintf("cannot redact the object: NDJSON line %d is longer than %s", longLine.Line, ByteSize(longLine.Limit)), Cause: err}
 	case errors.As(err, &syntax):
-		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupported,
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedContent,
 			Message: fmt.Sprintf("cannot redact the object: it is not valid %s", strings.ToUpper(kind.String())), Cause: err}
 	case errors.As(err, &csvErr):
-		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupported,
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedContent,
 			Message: fmt.Sprintf("cannot redact the object: it is not valid CSV (line %d)", csvErr.Line), Cause: err}
 	}
 	return err
@@ -801,3 +801,11 @@ func premultiply(m *image.NRGBA, box image.Rectangle, to bool) {
 		}
 	}
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action        = (*Redact)(nil)
+	_ Validator     = (*Redact)(nil)
+	_ Preparer      = (*Redact)(nil)
+	_ Fingerprinter = (*Redact)(nil)
+)

@@ -429,7 +429,7 @@ func TestRedactUnsupported(t *testing.T) {
 				return o
 			}
 			_, _, err := redactRun(t, obj(), prepared(t, &actions.Redact{}))
-			e := wantRedactError(t, err, http.StatusBadRequest, actions.CodeUnsupported)
+			e := wantRedactError(t, err, http.StatusBadRequest, actions.CodeUnsupportedContent)
 			if !strings.Contains(e.Message, tc.mention) {
 				t.Fatalf("message %q does not mention %s", e.Message, tc.mention)
 			}
@@ -452,7 +452,7 @@ func TestRedactMalformed(t *testing.T) {
 	} {
 		a := prepared(t, &actions.Redact{OnUnsupported: "passthrough"})
 		_, _, err := redactRun(t, redactObject(tc.key, "", strings.NewReader(tc.body), int64(len(tc.body))), a)
-		e := wantRedactError(t, err, http.StatusBadRequest, actions.CodeUnsupported)
+		e := wantRedactError(t, err, http.StatusBadRequest, actions.CodeUnsupportedContent)
 		if !strings.Contains(e.Message, tc.mention) || strings.Contains(e.Message, "4111") || strings.Contains(e.Message, "example.com") {
 			t.Errorf("%s: message %q", tc.key, e.Message)
 		}
@@ -835,7 +835,7 @@ func TestRedactFromRules(t *testing.T) {
 		t.Fatalf("exports: %q, %v", out, err)
 	}
 	_, err = run("exports/blob.bin", "", "application/octet-stream", []byte{0, 1, 2})
-	e := wantRedactError(t, err, http.StatusBadRequest, actions.CodeUnsupported)
+	e := wantRedactError(t, err, http.StatusBadRequest, actions.CodeUnsupportedContent)
 	if !strings.Contains(e.Message, `rule "exports": redact:`) {
 		t.Fatalf("message %q should name the rule and the action", e.Message)
 	}

@@ -96,3 +96,9 @@ func (r *Redirect) Apply(_ context.Context, obj *Object) error {
 	obj.SetBody(nil, 0)
 	return nil
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Redirect)(nil)
+	_ Validator = (*Redirect)(nil)
+)

@@ -245,3 +245,9 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 	obj.SetImage(resized)
 	return ctxErr
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Resize)(nil)
+	_ Validator = (*Resize)(nil)
+)

@@ -80,3 +80,8 @@ func rotatedSize(w, h int, angle float64) (int, int) {
 	fw, fh := float64(w), float64(h)
 	return int(math.Ceil(fw*c + fh*s)), int(math.Ceil(fw*s + fh*c))
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action = (*Rotate)(nil)
+)

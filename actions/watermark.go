@@ -436,3 +436,10 @@ func loadWatermarkObject(ctx context.Context, obj *Object, key string) (*image.N
 	}
 	return m, nil
 }
+
+// Interface guards (see docs/adding-an-action.md).
+var (
+	_ Action    = (*Watermark)(nil)
+	_ Validator = (*Watermark)(nil)
+	_ Preparer  = (*Watermark)(nil)
+)

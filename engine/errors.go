@@ -9,20 +9,6 @@ import (
 	"github.com/opaprules/opaprules/actions"
 )
 
-// allowedStatus is the set of statuses WriteGetObjectResponse accepts in
-// x-oss-fwd-status.
-var allowedStatus = []int{200, 206, 301, 302, 303, 304, 400, 401, 403, 404, 405, 409, 411, 412, 416, 500, 503}
-
-// Error codes the engine itself answers with. Actions add theirs
-// (actions.Code*); docs/rules.md's error table lists them all.
-const (
-	CodeNoSuchKey          = "NoSuchKey"
-	CodeServiceUnavailable = "ServiceUnavailable"
-	CodeRequestTimeout     = "RequestTimeout"
-	CodeMalformedEvent     = "MalformedEvent"
-	CodeUnsupportedCoding  = "UnsupportedContentEncoding"
-)
-
 // errorBody is OSS's error document.
 type errorBody struct {
 	XMLName   xml.Name `xml:"Error"`
@@ -44,7 +30,7 @@ func renderError(e *actions.Error, requestID string) []byte {
 // anything else is a 500 whose detail stays in the log.
 func clientError(err error) *actions.Error {
 	if e, ok := actions.AsError(err); ok {
-		if !slices.Contains(allowedStatus, e.Status) {
+		if !slices.Contains(actions.ForwardedStatuses, e.Status) {
 			c := *e
 			if e.Status >= 500 {
 				c.Status = http.StatusServiceUnavailable
@@ -66,19 +52,19 @@ func originError(status int, code, message string) *actions.Error {
 	switch {
 	case status == http.StatusNotFound:
 		if code == "" {
-			code = CodeNoSuchKey
+			code = actions.CodeNoSuchKey
 		}
 		return &actions.Error{Status: 404, Code: code, Message: orDefault(message, "The specified key does not exist.")}
 	case status == http.StatusForbidden:
 		return &actions.Error{Status: 403, Code: actions.CodeAccessDenied, Message: orDefault(message, "the origin refused to read the object")}
 	case status == http.StatusTooManyRequests || status >= 500:
-		return &actions.Error{Status: 503, Code: CodeServiceUnavailable, Message: fmt.Sprintf("the origin answered %d; retry later", status)}
-	case status >= 400 && slices.Contains(allowedStatus, status):
+		return &actions.Error{Status: 503, Code: actions.CodeServiceUnavailable, Message: fmt.Sprintf("the origin answered %d; retry later", status)}
+	case status >= 400 && slices.Contains(actions.ForwardedStatuses, status):
 		return &actions.Error{Status: status, Code: orDefault(code, http.StatusText(status)), Message: orDefault(message, "the origin refused the request")}
 	case status >= 400:
-		return &actions.Error{Status: 400, Code: orDefault(code, "InvalidRequest"), Message: fmt.Sprintf("the origin answered %d: %s", status, message)}
+		return &actions.Error{Status: 400, Code: orDefault(code, actions.CodeInvalidRequest), Message: fmt.Sprintf("the origin answered %d: %s", status, message)}
 	}
-	return &actions.Error{Status: 503, Code: CodeServiceUnavailable, Message: fmt.Sprintf("unexpected origin status %d", status)}
+	return &actions.Error{Status: 503, Code: actions.CodeServiceUnavailable, Message: fmt.Sprintf("unexpected origin status %d", status)}
 }
 
 func orDefault(s, def string) string {

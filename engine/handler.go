@@ -196,7 +196,7 @@ func (inv *invocation) run(ctx context.Context, decodeErr error) error {
 	defer cancel()
 	inv.ctx = work
 	inv.wd = &watchdog{out: inv.out, cancel: cancel, fired: make(chan struct{}), answer: func() {
-		e := &actions.Error{Status: 503, Code: CodeRequestTimeout, Message: "the transformation did not finish in time; retry later"}
+		e := &actions.Error{Status: 503, Code: actions.CodeRequestTimeout, Message: "the transformation did not finish in time; retry later"}
 		inv.log.set(func(l *requestLog) { l.code, l.failure = e.Code, errors.Join(l.failure, errors.New("timed out")) })
 		_ = inv.out.deliver(inv.errorResponse(e))
 	}}
@@ -216,7 +216,7 @@ func (inv *invocation) run(ctx context.Context, decodeErr error) error {
 		}()
 		err := decodeErr
 		if err != nil {
-			err = &actions.Error{Status: 400, Code: CodeMalformedEvent, Message: err.Error(), Cause: err}
+			err = &actions.Error{Status: 400, Code: actions.CodeMalformedEvent, Message: err.Error(), Cause: err}
 		} else {
 			err = inv.serve()
 		}
@@ -339,7 +339,7 @@ func (inv *invocation) transform() error {
 	modified, _ := http.ParseTime(lastModified)
 	if status := precondition(inv.req.Header, etag, modified); status != 0 {
 		if status == http.StatusPreconditionFailed {
-			return inv.respond(inv.errorResponse(&actions.Error{Status: status, Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold."}))
+			return inv.respond(inv.errorResponse(&actions.Error{Status: status, Code: actions.CodePreconditionFailed, Message: "At least one of the pre-conditions you specified did not hold."}))
 		}
 		hdr := http.Header{}
 		setIf(hdr, "ETag", etag)
@@ -378,7 +378,7 @@ func (inv *invocation) transform() error {
 	status := obj.Status
 	if r, ok, unsatisfiable := parseRange(inv.req.Header, n, etag, modified); ok && status == http.StatusOK {
 		if unsatisfiable {
-			e := inv.errorResponse(&actions.Error{Status: 416, Code: "InvalidRange", Message: "The requested range is not satisfiable"})
+			e := inv.errorResponse(&actions.Error{Status: 416, Code: actions.CodeInvalidRange, Message: "The requested range is not satisfiable"})
 			e.header.Set("Content-Range", fmt.Sprintf("bytes */%d", n))
 			return inv.respond(e)
 		}

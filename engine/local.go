@@ -157,7 +157,7 @@ func (f *fileSource) open(ctx context.Context, req *rules.Request, forward []str
 	switch precondition(cond, etag, modified) {
 	case http.StatusPreconditionFailed:
 		file.Close()
-		return nil, originError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+		return nil, originError(http.StatusPreconditionFailed, actions.CodePreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
 	case http.StatusNotModified:
 		file.Close()
 		// As OSS does: a 304 carries the validators only.

@@ -131,7 +131,7 @@ func (o *origin) open(ctx context.Context, req *rules.Request, forward []string)
 	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, &actions.Error{Status: 400, Code: CodeMalformedEvent, Message: "inputOssUrl is not a URL", Cause: err}
+		return nil, &actions.Error{Status: 400, Code: actions.CodeMalformedEvent, Message: "inputOssUrl is not a URL", Cause: err}
 	}
 	for _, name := range forward {
 		if v := req.Header.Get(name); v != "" {
@@ -151,7 +151,7 @@ func (o *origin) open(ctx context.Context, req *rules.Request, forward []string)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &actions.Error{Status: 503, Code: CodeServiceUnavailable, Message: "the origin could not be reached; retry later", Cause: err}
+		return nil, &actions.Error{Status: 503, Code: actions.CodeServiceUnavailable, Message: "the origin could not be reached; retry later", Cause: err}
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()

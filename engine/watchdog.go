@@ -36,7 +36,7 @@ func (w *watchdog) fire() {
 // asTimeout reports a request whose context ran out as a 503 RequestTimeout.
 func asTimeout(err error, ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return &actions.Error{Status: 503, Code: CodeRequestTimeout, Message: "the transformation did not finish in time; retry later", Cause: err}
+		return &actions.Error{Status: 503, Code: actions.CodeRequestTimeout, Message: "the transformation did not finish in time; retry later", Cause: err}
 	}
 	return err
 }

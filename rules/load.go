@@ -285,16 +285,7 @@ func (l *loader) checkHeaderValue(n *yaml.Node, path, v string) {
 }
 
 func (l *loader) checkLimits(n *yaml.Node, rule string, lim actions.Limits) {
-	for format := range lim.MaxOutputPixels {
-		switch format {
-		case "jpeg", "png", "gif", "webp", "avif", "bmp", "tiff":
-		default:
-			l.errorf(n, rule, "limits.max_output_pixels: unknown format %q", format)
-		}
-	}
-	// Zero fields are "not set": check the limits as they will apply.
-	merged := actions.DefaultLimits().Merge(lim)
-	if err := actions.ParamsOf(&merged).Check(reflect.ValueOf(&merged)); err != nil {
+	if err := lim.Validate(); err != nil {
 		l.errorf(n, rule, "limits.%v", err)
 	}
 }
