@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,9 +15,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/opaprules/opaprules/fcserver/fcemu"
 	"github.com/opaprules/opaprules/localoss"
 )
 
@@ -240,4 +243,175 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// TestCustomRuntimeEndToEnd runs the built binary as Function Compute's
+// custom runtime starts it: named bootstrap, no arguments, the port in
+// FC_CUSTOM_LISTEN_PORT. FC's side (fcemu) calls /initialize, then
+// /invoke for GetObjects arriving at once through the local OSS, each
+// with its own request id and the function role's STS credentials.
+func TestCustomRuntimeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	built := buildBinary(t)
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.Rename(built, bin); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	const text = "line one: mail ops@example.com\n"
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte(text), 0o644)
+	os.MkdirAll(filepath.Join(dir, "private"), 0o755)
+	os.WriteFile(filepath.Join(dir, "private", "p.txt"), []byte(text), 0o644)
+	rulesFile := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rulesFile, []byte(`version: 1
+rules:
+  - name: private
+    when: key startsWith "private/"
+    actions: [{deny: {status: 404}}]
+  - name: download
+    when: query.dl == "1"
+    actions: [{headers: {content_disposition: attachment, filename: "${ base }"}}]
+`), 0o644)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+
+	const ak, sk, token = "STS.customkey", "customsecret", "CAIS-custom-token"
+	emu := &fcemu.Emulator{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Region: "cn-hangzhou", MemoryMB: 1024, Timeout: 10 * time.Second,
+		Credentials: func(int64) fcemu.Credentials {
+			return fcemu.Credentials{AccessKeyID: ak, AccessKeySecret: sk, SecurityToken: token}
+		}}
+	oss, err := localoss.New(localoss.Config{Dir: dir, AccessKeyID: ak, AccessKeySecret: sk, SecurityToken: token, Invoke: emu.InvokeFunc,
+		// The origin holds each read, so the invocations overlap.
+		OriginFault: func(method, key string) *localoss.Fault { return &localoss.Fault{Delay: 100 * time.Millisecond} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oss.Close()
+	ossSrv := httptest.NewServer(oss)
+	defer ossSrv.Close()
+
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("FC_CUSTOM_LISTEN_PORT=%d", port),
+		"OPAPRULES_RULES="+rulesFile,
+		"OPAPRULES_BUCKET="+localoss.DefaultBucket,
+		"OPAPRULES_ENDPOINT="+ossSrv.URL,
+	)
+	var stdout, stderr strings.Builder
+	var mu sync.Mutex
+	cmd.Stdout, cmd.Stderr = lockedWriter{&stdout, &mu}, lockedWriter{&stderr, &mu}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			mu.Unlock()
+		}
+	}()
+	// FC waits for the port to accept connections.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the runtime never listened")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if c := emu.Initialize(ctx); c.Failed() {
+		t.Fatalf("initialize: %+v", c)
+	}
+
+	client := &http.Client{Timeout: 20 * time.Second}
+	type want struct {
+		path, disposition string
+		status            int
+		body              string
+	}
+	cases := []want{
+		{"/a.txt", "", 200, text},
+		{"/a.txt?dl=1", `attachment; filename="a.txt"`, 200, text},
+		{"/private/p.txt", "", 404, "<Code>NoSuchKey</Code>"},
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := cases[i%len(cases)]
+			resp, err := client.Get(ossSrv.URL + c.path)
+			if err != nil {
+				t.Errorf("GET %s: %v", c.path, err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != c.status || !strings.Contains(string(b), c.body) || resp.Header.Get("Content-Disposition") != c.disposition {
+				t.Errorf("GET %s: %d %v %q", c.path, resp.StatusCode, resp.Header, b)
+			}
+		}()
+	}
+	wg.Wait()
+	var calls []fcemu.Call
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if calls = emu.Calls(); len(calls) >= n+1 {
+			break
+		}
+	}
+	if len(calls) != n+1 {
+		t.Fatalf("%d calls, want %d", len(calls), n+1)
+	}
+	for _, c := range calls {
+		if c.Failed() {
+			t.Errorf("%s %s failed: %+v", c.Path, c.RequestID, c)
+		}
+	}
+	st := oss.Stats()
+	if st.WGORAccepted != n || st.WGORRejectedTotal() != 0 || st.Invocations != n {
+		t.Errorf("stats %+v", st)
+	}
+	if p := emu.PeakInFlight(); p < 2 {
+		t.Errorf("at most %d invocation in flight at once", p)
+	}
+
+	// SIGTERM stops the server; the log lines are then complete.
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the runtime did not stop cleanly on SIGTERM: %v", err)
+	}
+	stopped = true
+	mu.Lock()
+	out, logs := stdout.String(), stderr.String()
+	mu.Unlock()
+	for _, c := range calls {
+		kind := map[string]string{"/invoke": "Invoke", "/initialize": "Initialize"}[c.Path]
+		start := strings.Index(out, "FC "+kind+" Start RequestId: "+c.RequestID+"\n")
+		end := strings.Index(out, "FC "+kind+" End RequestId: "+c.RequestID+"\n")
+		if start < 0 || end < start {
+			t.Errorf("no Start/End lines for %s %s", c.Path, c.RequestID)
+		}
+	}
+	if strings.Count(out, "\n") != 2*len(calls) {
+		t.Errorf("stdout holds more than the FC lines:\n%s", out)
+	}
+	if !strings.Contains(logs, `"msg":"initializer"`) || strings.Count(logs, `"msg":"request"`) != n || !strings.Contains(logs, `"msg":"memory limit"`) {
+		t.Errorf("expected the initializer, the memory limit and one JSON line per request in:\n%s", logs)
+	}
 }

@@ -1,7 +1,8 @@
 // Package cli implements the opaprules commands: validate, dry-run, test,
-// sign, schema and serve. Each command reads its flags, does its one job
-// through the rules and engine packages, and returns an exit code; nothing
-// here is needed to serve a real invocation.
+// sign, schema, serve and fc-server. Each command reads its flags, does its
+// one job through the rules and engine packages, and returns an exit code.
+// fc-server, the Function Compute custom runtime, is a thin verb over the
+// fcserver package; nothing else here serves a real invocation.
 package cli
 
 import (
@@ -47,6 +48,7 @@ func init() {
 		{"test", "[-v] [FILE...]", "run the operators' rule tests (rules_test.yaml)", runTest},
 		{"sign", "--key-env NAME [--ttl 1h] 'KEY?QUERY'", "print a signed path for signed(NAME) rules", runSign},
 		{"schema", "[rules|tests]", "print the JSON schema of rules.yaml or rules_test.yaml", runSchema},
+		{"fc-server", "[--addr 0.0.0.0:9000] [--rules FILE]", "serve Function Compute custom-runtime invocations (POST /invoke, /initialize)", runFCServer},
 	}
 }
 
