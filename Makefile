@@ -29,6 +29,7 @@ serve:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./rules/
 	bench/passthrough.sh
+	bench/fcserver.sh
 	bench/images.sh
 
 clean:
