@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,5 +136,48 @@ rules:
 	}
 	if status, _, body := s.do("GET", "/public/a%0Ab.txt", nil); status != 200 || body != "public" {
 		t.Errorf("GET /public/a%%0Ab.txt: %d %q, want 200 public", status, body)
+	}
+}
+
+// Finding 3: ip is what the nearest hop saw. serve appends the peer's
+// address to X-Forwarded-For as a front end would, so a client's own
+// X-Forwarded-For or X-Real-Ip cannot pass a network rule; with
+// settings.trusted_proxies naming the hop (here the test's loopback), the
+// entry it vouches for counts.
+func TestHostileForgedClientIP(t *testing.T) {
+	const rules = `version: 1
+%s
+rules:
+  - name: internal-network
+    when: key startsWith "internal/" && !cidr(ip, "10.0.0.0/8")
+    actions:
+      - deny: {status: 403, code: NetworkDenied}
+  - name: show-ip
+    when: key startsWith "whoami/"
+    actions:
+      - headers: {content_disposition: "inline", filename: "${ ip == '' ? 'unknown' : ip }"}
+`
+	files := map[string]string{"internal/report.txt": "numbers", "whoami/x.txt": "x"}
+	s := startServe(t, fmt.Sprintf(rules, ""), files, nil)
+	for _, h := range []map[string]string{
+		{"X-Forwarded-For": "10.0.0.1"},
+		{"X-Forwarded-For": "10.0.0.1, 203.0.113.9"},
+		{"X-Real-Ip": "10.0.0.1"},
+		{"X-Forwarded-For": "10.0.0.1", "X-Real-Ip": "10.0.0.1"},
+	} {
+		if status, _, _ := s.do("GET", "/internal/report.txt", h); status != 403 {
+			t.Errorf("%v: status %d, want 403", h, status)
+		}
+	}
+	if _, h, _ := s.do("GET", "/whoami/x.txt", map[string]string{"X-Forwarded-For": "10.0.0.1"}); !strings.Contains(h.Get("Content-Disposition"), `"127.0.0.1"`) {
+		t.Errorf("ip seen by the rules: Content-Disposition %q, want the peer 127.0.0.1", h.Get("Content-Disposition"))
+	}
+
+	trusted := startServe(t, fmt.Sprintf(rules, "settings: {trusted_proxies: [127.0.0.1]}"), files, nil)
+	if status, _, body := trusted.do("GET", "/internal/report.txt", map[string]string{"X-Forwarded-For": "10.0.0.1"}); status != 200 || body != "numbers" {
+		t.Errorf("through a trusted proxy from 10.0.0.1: %d %q, want 200", status, body)
+	}
+	if status, _, _ := trusted.do("GET", "/internal/report.txt", map[string]string{"X-Forwarded-For": "10.0.0.1, 203.0.113.9"}); status != 403 {
+		t.Errorf("through a trusted proxy from 203.0.113.9: %d, want 403", status)
 	}
 }

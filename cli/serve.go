@@ -107,7 +107,7 @@ func setupServe(env *Env, args []string) (*served, int) {
 	creds := engine.Credentials{AccessKeyID: id, AccessKeySecret: secret}
 	cfg := localoss.Config{
 		AccessKeyID: id, AccessKeySecret: secret, RequireClientAuth: clientAuth,
-		DefaultAccessPoint: *ap, Logger: logger, InvokeTimeout: *timeout + 5*time.Second,
+		DefaultAccessPoint: *ap, Logger: logger, ForwardedFor: true, InvokeTimeout: *timeout + 5*time.Second,
 		Invoke: func(ctx context.Context, event []byte) error {
 			ctx, cancel := context.WithTimeout(ctx, *timeout)
 			defer cancel()

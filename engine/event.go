@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -136,7 +137,7 @@ func hostAccessPoint(re *regexp.Regexp, host string) string {
 
 // request derives what the rules see from the event. bucket is the
 // configured bucket; without one, the bucket is read from inputOssUrl.
-func (ev *Event) request(bucket string) (*rules.Request, error) {
+func (ev *Event) request(bucket string, trusted []netip.Prefix) (*rules.Request, error) {
 	req := &rules.Request{Method: http.MethodGet, Header: http.Header(ev.UserRequest.Headers), Bucket: bucket}
 	if req.Header == nil {
 		req.Header = http.Header{}
@@ -192,7 +193,7 @@ func (ev *Event) request(bucket string) (*rules.Request, error) {
 		// The only documented field that names it.
 		req.AccessPoint = hostAccessPoint(routeHost, ev.GetObjectContext.OutputRoute)
 	}
-	req.IP = clientIP(req.Header)
+	req.IP = clientIP(req.Header, trusted)
 	if req.Bucket == "" && ev.GetObjectContext.InputOSSURL != "" {
 		if u, err := url.Parse(ev.GetObjectContext.InputOSSURL); err == nil {
 			req.Bucket = bucketFromOriginURL(u)
@@ -236,15 +237,63 @@ func arnName(arn string) string {
 	return arn
 }
 
-// clientIP is the client's address as the request headers tell it. The
-// event carries no documented source address; OSS is expected to pass
-// X-Forwarded-For like other Alibaba front ends.
-func clientIP(h http.Header) string {
-	if xff := h.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
+// clientIP is the client's address as the request headers tell it, believing
+// only what the nearest hop says. The event carries no documented source
+// address; serve appends the peer's address to X-Forwarded-For as a front end
+// would, and whether OSS does is unconfirmed (OPAPRULES_LOG_EVENT=1 shows
+// what a real access point passes). A client can put anything in
+// X-Forwarded-For, but a proxy appends the address it saw: the rightmost
+// entry is the only one a client cannot forge. Entries from the operator's
+// own proxies (settings.trusted_proxies) are skipped from the right, and
+// X-Real-Ip counts only when every hop that forwarded the request is
+// trusted. Anything unreadable on the way gives "", which a cidr() test
+// treats as no match: a deny written as !cidr(ip, ...) fails closed.
+func clientIP(h http.Header, trusted []netip.Prefix) string {
+	var hops []string
+	for _, v := range h.Values("X-Forwarded-For") {
+		for _, e := range strings.Split(v, ",") {
+			hops = append(hops, strings.TrimSpace(e))
+		}
 	}
-	return strings.TrimSpace(h.Get("X-Real-Ip"))
+	if len(hops) == 0 {
+		return ""
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			return ""
+		}
+		if !isTrusted(a, trusted) {
+			return a.String()
+		}
+	}
+	// Every hop is one of ours: the first proxy's own view of its client.
+	if real, ok := parseHop(strings.TrimSpace(h.Get("X-Real-Ip"))); ok {
+		return real.String()
+	}
+	a, _ := parseHop(hops[0])
+	return a.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, optionally with a
+// port ("203.0.113.9:4711", "[2001:db8::1]:443").
+func parseHop(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // maskedEvent returns the event with the token, signatures and credentials

@@ -23,7 +23,7 @@ func TestDecodeEvent(t *testing.T) {
 		{
 			name:  "alias host, headers as strings",
 			event: `{` + route + `},"userRequest":{"url":"https://media-a1b2c3-opapalias.oss-cn-hangzhou.aliyuncs.com/photos/a%20b.jpg?w=200&w=300","headers":{"Accept":"image/webp","X-Forwarded-For":"203.0.113.9, 10.0.0.1"}}}`,
-			key:   "photos/a b.jpg", query: "w=200&w=300", ap: "media", alias: "media-a1b2c3-opapalias", ip: "203.0.113.9",
+			key:   "photos/a b.jpg", query: "w=200&w=300", ap: "media", alias: "media-a1b2c3-opapalias", ip: "10.0.0.1",
 			header: [2]string{"Accept", "image/webp"},
 		},
 		{
@@ -83,7 +83,7 @@ func TestDecodeEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, err := ev.request("")
+			req, err := ev.request("", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,7 +256,7 @@ func eventShortfall(data []byte) (slog.Level, string) {
 	ev, err := decodeEvent(data)
 	var req *rules.Request
 	if err == nil {
-		req, err = ev.request("")
+		req, err = ev.request("", nil)
 	}
 	return shortfall(ev, req, err)
 }

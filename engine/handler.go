@@ -118,7 +118,7 @@ func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (
 	ev, decodeErr := decodeEvent(event)
 	var req *rules.Request
 	if decodeErr == nil {
-		req, decodeErr = ev.request(h.cfg.Bucket)
+		req, decodeErr = ev.request(h.cfg.Bucket, h.cfg.Rules.Settings.Trusted())
 	}
 	if level, problem := shortfall(ev, req, decodeErr); problem != "" {
 		h.reportShortEvent(level, problem, event, time.Now())

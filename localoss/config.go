@@ -84,6 +84,13 @@ type Config struct {
 	// default such ranges are ignored (200, whole object), as OSS does.
 	StandardRange bool
 
+	// ForwardedFor appends the client's address (the connection's peer) to
+	// the X-Forwarded-For header the function sees, as a proxy or front end
+	// does. Whether OSS does so for an Object FC Access Point is not
+	// documented; serve turns it on so rules reading ip see what a front
+	// end would report (see docs/security.md).
+	ForwardedFor bool
+
 	// DigestLimit is the largest object (in bytes) whose ETag is the MD5 of
 	// its content, as OSS computes for simple uploads, and that gets
 	// Content-MD5 and x-oss-hash-crc64ecma. Digests are computed on first

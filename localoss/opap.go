@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -191,6 +192,14 @@ func (s *Server) buildEvent(r *http.Request, q url.Values, t target, who *identi
 	for k, vs := range r.Header {
 		if !hiddenRequestHeaders[k] {
 			hdrs[k] = strings.Join(vs, ", ")
+		}
+	}
+	if s.cfg.ForwardedFor {
+		if peer, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			if prev := hdrs["X-Forwarded-For"]; prev != "" {
+				peer = prev + ", " + peer
+			}
+			hdrs["X-Forwarded-For"] = peer
 		}
 	}
 	ev.UserRequest.Headers = hdrs

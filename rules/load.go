@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"reflect"
 	"regexp"
@@ -51,6 +52,34 @@ type Settings struct {
 	// the WriteGetObjectResponse reference documents (such as Vary). Off by
 	// default until a real OPAP confirms OSS accepts them.
 	ExtraForwardHeaders []string `yaml:"extra_forward_headers" doc:"headers forwarded beyond the documented WriteGetObjectResponse set, e.g. [Vary]"`
+	// TrustedProxies are the networks of proxies in front of OSS whose
+	// X-Forwarded-For entries are believed: ip is the rightmost entry not
+	// in them (see docs/security.md).
+	TrustedProxies []string `yaml:"trusted_proxies" doc:"networks (CIDR, or single addresses) of your own proxies in front of OSS: ip skips their X-Forwarded-For entries from the right, and X-Real-Ip is believed only from them"`
+
+	trusted []netip.Prefix
+}
+
+// Trusted reports the parsed trusted_proxies.
+func (s Settings) Trusted() []netip.Prefix { return s.trusted }
+
+// parseProxies reads trusted_proxies entries: a CIDR or a single address.
+func parseProxies(entries []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		if p, err := netip.ParsePrefix(e); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(e)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a network such as 10.0.0.0/8 or an address", e)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // DefaultSettings apply where a file has no settings section.
@@ -241,6 +270,11 @@ func (l *loader) compileFile(root *yaml.Node, rs *RuleSet) {
 			l.decode(p.value, reflect.ValueOf(&set).Elem(), "", "settings")
 			l.checkHeaderValue(p.value, "settings.error_cache_control_4xx", set.ErrorCacheControl4xx)
 			l.checkHeaderValue(p.value, "settings.error_cache_control_5xx", set.ErrorCacheControl5xx)
+			if trusted, err := parseProxies(set.TrustedProxies); err != nil {
+				l.errorf(p.value, "", "settings.trusted_proxies: %v", err)
+			} else {
+				set.trusted = trusted
+			}
 			rs.Settings = set
 		case "rules":
 			rulesNode = l.resolve(p.value)
