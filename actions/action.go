@@ -94,18 +94,6 @@ const (
 	Terminal
 )
 
-func (c Class) String() string {
-	switch c {
-	case Transform:
-		return "transform"
-	case Metadata:
-		return "metadata"
-	case Terminal:
-		return "terminal"
-	}
-	return fmt.Sprintf("Class(%d)", int(c))
-}
-
 // Definition registers one action.
 type Definition struct {
 	// Name is the key operators write in rules.yaml, e.g. "resize".

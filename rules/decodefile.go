@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"net/url"
 	"reflect"
 	"strings"
 
@@ -85,28 +84,4 @@ func NodeLines(data []byte, key string) []int {
 		}
 	}
 	return nil
-}
-
-// ParseTarget splits a request target 'KEY?QUERY' as it appears in a URL
-// path: a leading slash is dropped and percent-escapes in the key are
-// decoded, the way the handler derives the key from the client's URL.
-func ParseTarget(target string) (key, rawQuery string, ok bool) {
-	k, q, _ := strings.Cut(strings.TrimPrefix(target, "/"), "?")
-	if strings.Contains(k, "%") {
-		if u, err := url.PathUnescape(k); err == nil {
-			k = u
-		}
-	}
-	return k, q, k != ""
-}
-
-// SplitAccessPoint accepts an access point's name ("media") or its full
-// alias ("media-a1b2c3-opapalias") and returns both forms it can know.
-func SplitAccessPoint(s string) (name, alias string) {
-	if base, ok := strings.CutSuffix(s, "-opapalias"); ok {
-		if i := strings.LastIndexByte(base, '-'); i > 0 {
-			return base[:i], s
-		}
-	}
-	return s, ""
 }

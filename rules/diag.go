@@ -62,5 +62,3 @@ func (e *LoadError) Error() string {
 type Pos struct {
 	Line, Column int
 }
-
-func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Column) }

@@ -11,36 +11,6 @@ import (
 	"time"
 )
 
-// Request is what rules are evaluated against: the client's GetObject as
-// the handler decoded it from the FC event (or dry-run from its flags).
-type Request struct {
-	Key      string
-	RawQuery string
-	// Header holds the client's request headers.
-	Header http.Header
-	Method string
-	Bucket string
-	// AccessPoint is the access point's name ("media"); AccessPointAlias its
-	// full alias ("media-a1b2c3-opapalias"). access_points: matches either.
-	AccessPoint      string
-	AccessPointAlias string
-	IP               string
-	// Now is the request time; zero means time.Now().
-	Now time.Time
-	// Object is the origin object's metadata, nil when it was not fetched
-	// (RuleSet.ReadsObject says when it is needed).
-	Object *ObjectMeta
-}
-
-// ObjectMeta is the origin object's metadata, `object` in expressions.
-type ObjectMeta struct {
-	Size         int64             `expr:"size"`
-	ContentType  string            `expr:"content_type"`
-	ETag         string            `expr:"etag"`
-	LastModified time.Time         `expr:"last_modified"`
-	Meta         map[string]string `expr:"meta"`
-}
-
 // The environment conditions and templates see is a map[string]any, which
 // expr reads without reflection. Everything a request puts in it is boxed
 // once per request, and only the names the rule set reads at all (see

@@ -133,9 +133,6 @@ type fieldTemplate struct {
 // templated parameters hold defaults. For warm-up and documentation only.
 func (s *Step) Literal() actions.Action { return s.literal }
 
-// HasTemplates reports whether the step's parameters depend on the request.
-func (s *Step) HasTemplates() bool { return len(s.templates) > 0 }
-
 // LoadFile reads and compiles a rules file.
 func LoadFile(path string) (*RuleSet, error) {
 	data, err := ReadFile(path)

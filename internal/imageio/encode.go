@@ -51,9 +51,6 @@ type EncodeOptions struct {
 // CanAnimate reports whether Encode keeps every frame in format.
 func CanAnimate(format string) bool { return format == GIF || format == WebP }
 
-// CanCarryAlpha reports whether format keeps transparency.
-func CanCarryAlpha(format string) bool { return format != JPEG }
-
 // Encode encodes img. Formats that cannot animate get the first frame.
 func Encode(img *Image, o EncodeOptions) (out []byte, err error) {
 	defer recoverTo(&err)

@@ -34,7 +34,7 @@ func (r *Redactor) redactCSV(w *bufio.Writer, src io.Reader) error {
 	cr.ReuseRecord = true
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = crlf
-	e := r.newEngine(nil)
+	e := r.newWindow(nil)
 	var cols []bool
 	var val, cellb []byte
 	for first := true; ; first = false {

@@ -19,7 +19,7 @@ const maxJSONDepth = 10000
 // memory at a time, up to Config.MaxLine bytes.
 type jsonRW struct {
 	r     *Redactor
-	e     *engine
+	e     *window
 	in    *bufio.Reader
 	w     *bufio.Writer
 	track bool // any JSONKeys or JSONPaths: keep the path
@@ -34,7 +34,7 @@ type jsonRW struct {
 
 func (r *Redactor) newJSONRW(in *bufio.Reader, w *bufio.Writer) *jsonRW {
 	p := &jsonRW{
-		r: r, e: r.newEngine(nil), in: in, w: w,
+		r: r, e: r.newWindow(nil), in: in, w: w,
 		track: len(r.jsonKeys) > 0 || len(r.jsonPaths) > 0,
 		scan:  r.scansText(),
 		whole: -1,

@@ -38,7 +38,7 @@ func (r *Redactor) Redact(dst io.Writer, src io.Reader, kind Kind) (int64, error
 
 // RedactBytes redacts text held in memory and appends the result to dst.
 func (r *Redactor) RedactBytes(dst, text []byte) []byte {
-	return r.newEngine(nil).appendText(dst, text)
+	return r.newWindow(nil).appendText(dst, text)
 }
 
 type countWriter struct {

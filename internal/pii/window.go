@@ -20,7 +20,7 @@ const (
 	keepCtx = 128
 )
 
-// engine runs a Redactor over one stream through a sliding window. Window
+// window runs a Redactor over one stream through a sliding window. Window
 // positions are indexes into buf; buf[0] is the stream's first byte until
 // the window first slides.
 //
@@ -29,7 +29,7 @@ const (
 // before it; at equal starts built-ins come first, then patterns in
 // configuration order. A match is resolved once nothing that could start
 // before it is still to be found, and output is written up to there.
-type engine struct {
+type window struct {
 	r   *Redactor
 	src io.Reader
 	buf []byte
@@ -51,8 +51,8 @@ type engine struct {
 	sum []byte
 }
 
-func (r *Redactor) newEngine(src io.Reader) *engine {
-	e := &engine{r: r, src: src}
+func (r *Redactor) newWindow(src io.Reader) *window {
+	e := &window{r: r, src: src}
 	if src != nil {
 		e.buf = make([]byte, 0, r.chunk+max(r.lookahead+keepCtx, r.segMax+r.patOver)+keepCtx)
 	}
@@ -60,7 +60,7 @@ func (r *Redactor) newEngine(src io.Reader) *engine {
 }
 
 // reset prepares e to redact buf as a whole, in place of a stream.
-func (e *engine) reset(buf []byte) {
+func (e *window) reset(buf []byte) {
 	e.buf = buf
 	e.bst = scanState{}
 	e.segPos, e.accEnd, e.emit = 0, 0, 0
@@ -70,7 +70,7 @@ func (e *engine) reset(buf []byte) {
 }
 
 // appendText appends the redaction of text to dst, using e's scratch.
-func (e *engine) appendText(dst, text []byte) []byte {
+func (e *window) appendText(dst, text []byte) []byte {
 	e.reset(text)
 	e.out = dst
 	e.round(true)
@@ -81,7 +81,7 @@ func (e *engine) appendText(dst, text []byte) []byte {
 }
 
 // round finds and resolves what the window allows and writes output.
-func (e *engine) round(final bool) {
+func (e *window) round(final bool) {
 	r := e.r
 	b := e.buf
 	stop := len(b)
@@ -137,7 +137,7 @@ func (e *engine) round(final bool) {
 // exactly it ends changes nothing; a line longer than segMax is cut every
 // segMax bytes, each piece searched patOver bytes further so a match
 // crossing the cut is still found once.
-func (e *engine) runPatterns(final bool) {
+func (e *window) runPatterns(final bool) {
 	r := e.r
 	b := e.buf
 	for e.segPos < len(b) {
@@ -165,7 +165,7 @@ func (e *engine) runPatterns(final bool) {
 
 // patternSegment adds the pattern matches in b[s:end] that start before
 // accept, and returns the furthest end among them.
-func (e *engine) patternSegment(s, end, accept int) int {
+func (e *window) patternSegment(s, end, accept int) int {
 	seg := e.buf[s:end]
 	last := s
 	for pi := range e.r.patterns {
@@ -188,7 +188,7 @@ func (e *engine) patternSegment(s, end, accept int) int {
 }
 
 // replacement appends what value v, found by det, becomes.
-func (e *engine) replacement(out, v []byte, det int) []byte {
+func (e *window) replacement(out, v []byte, det int) []byte {
 	r := e.r
 	switch r.style {
 	case StyleMask:
@@ -233,7 +233,7 @@ func (e *engine) replacement(out, v []byte, det int) []byte {
 
 // step reads once and, when the window has enough new bytes (or the
 // stream ended), runs a round.
-func (e *engine) step() {
+func (e *window) step() {
 	r := e.r
 	if !e.eof {
 		if cap(e.buf)-len(e.buf) < r.chunk {
@@ -259,7 +259,7 @@ func (e *engine) step() {
 }
 
 // slide drops the bytes nothing will look at again.
-func (e *engine) slide() {
+func (e *window) slide() {
 	keep := min(e.emit, e.bst.pos-keepCtx)
 	if len(e.r.patterns) > 0 {
 		keep = min(keep, e.segPos)
@@ -284,8 +284,8 @@ func (e *engine) slide() {
 	e.cands = e.cands[:k]
 }
 
-// reader is the streaming form of an engine.
-type reader struct{ e *engine }
+// reader is the streaming form of a window.
+type reader struct{ e *window }
 
 // Reader returns a reader of src's text with every value found replaced.
 // With StyleMask its output has exactly src's length. It works in a fixed
@@ -293,10 +293,7 @@ type reader struct{ e *engine }
 // whatever src's size; values split across src's reads are found all the
 // same. It reads src in 64 KiB pieces and holds output back until a piece
 // is scanned, so it suits files and streams, not interactive input.
-func (r *Redactor) Reader(src io.Reader) io.Reader { return &reader{r.newEngine(src)} }
-
-// NewReader is r.Reader(src).
-func NewReader(src io.Reader, r *Redactor) io.Reader { return r.Reader(src) }
+func (r *Redactor) Reader(src io.Reader) io.Reader { return &reader{r.newWindow(src)} }
 
 func (rd *reader) Read(p []byte) (int, error) {
 	e := rd.e
