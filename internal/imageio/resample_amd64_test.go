@@ -56,7 +56,7 @@ func TestResampleSIMDMatchesScalar(t *testing.T) {
 	if !haveVsum {
 		t.Skip("no AVX2 on this machine")
 	}
-	src := photoLike(523, 347)
+	src := photoLike(211, 147)
 	var ins []image.Image
 	for _, r := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio411} {
 		m := image.NewYCbCr(src.Rect, r)
@@ -78,13 +78,13 @@ func TestResampleSIMDMatchesScalar(t *testing.T) {
 			w, h int
 			ext  Rect
 		}{
-			{100, 66, Rect{0, 0, 523, 347}},
-			{37, 200, Rect{0.4, 0, 522.6, 346.25}},
-			{523, 347, Rect{0, 0, 523, 347}},
-			{900, 700, Rect{0, 0, 523, 347}},
-			{3, 1, Rect{0, 0, 523, 347}},
+			{50, 33, Rect{0, 0, 211, 147}},
+			{37, 100, Rect{0.4, 0, 210.6, 146.25}},
+			{211, 147, Rect{0, 0, 211, 147}},
+			{300, 250, Rect{0, 0, 211, 147}},
+			{3, 1, Rect{0, 0, 211, 147}},
 		} {
-			for _, f := range []imaging.ResampleFilter{imaging.Lanczos, imaging.Linear, imaging.Box, imaging.NearestNeighbor, imaging.CatmullRom} {
+			for _, f := range []imaging.ResampleFilter{imaging.Lanczos, imaging.Linear, imaging.NearestNeighbor} {
 				name := fmt.Sprintf("%T %v %dx%d", m, m.ColorModel(), sz.w, sz.h)
 				got := ResampleOpaque(m, sz.ext, sz.w, sz.h, f)
 				var want *image.NRGBA

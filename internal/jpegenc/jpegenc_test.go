@@ -53,6 +53,17 @@ func psnr(t testing.TB, a, b image.Image) float64 {
 		t.Fatalf("sizes differ: %v and %v", ra, rb)
 	}
 	var se float64
+	if pa, ok := a.(*image.RGBA); ok && ra.Min == (image.Point{}) {
+		if pb, ok := b.(*image.RGBA); ok && rb.Min == (image.Point{}) && pa.Stride == pb.Stride {
+			for i := range pa.Pix {
+				if i%4 != 3 {
+					d := float64(pa.Pix[i]) - float64(pb.Pix[i])
+					se += d * d
+				}
+			}
+			return psnrOf(se, ra)
+		}
+	}
 	for y := range ra.Dy() {
 		for x := range ra.Dx() {
 			r1, g1, b1, _ := a.At(ra.Min.X+x, ra.Min.Y+y).RGBA()
@@ -62,7 +73,11 @@ func psnr(t testing.TB, a, b image.Image) float64 {
 			}
 		}
 	}
-	mse := se / float64(3*ra.Dx()*ra.Dy())
+	return psnrOf(se, ra)
+}
+
+func psnrOf(se float64, r image.Rectangle) float64 {
+	mse := se / float64(3*r.Dx()*r.Dy())
 	if mse == 0 {
 		return math.Inf(1)
 	}
@@ -458,7 +473,7 @@ func TestAgainstCjpeg(t *testing.T) {
 		name string
 		m    *image.RGBA
 	}{
-		{"photo 640x480", photo(640, 480, 11)},
+		{"photo 400x300", photo(400, 300, 11)},
 		{"photo 301x203", photo(301, 203, 12)},
 	} {
 		ppm := fmt.Appendf(nil, "P6\n%d %d\n255\n", tc.m.Rect.Dx(), tc.m.Rect.Dy())
