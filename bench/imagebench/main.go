@@ -107,6 +107,11 @@ func main() {
 	case "decode":
 		n, _ := strconv.Atoi(arg(3))
 		err = decode(arg(2), max(n, 1))
+	case "compare":
+		if len(os.Args) < 4 {
+			usage()
+		}
+		err = compare(os.Args[2], os.Args[3:])
 	case "cases":
 		names := make([]string, 0, len(cases))
 		for n := range cases {
@@ -131,7 +136,7 @@ func arg(i int) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases | photo W H OUT | decode INPUT N")
+	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases | photo W H OUT | decode INPUT N | compare SOURCE OUTPUT...")
 	os.Exit(2)
 }
 
@@ -297,6 +302,10 @@ func gen(dir string) error {
 		return err
 	}
 	if err := write("photo-1920x1080.jpg", still(photo(1920, 1080, 255)), imageio.EncodeOptions{Format: "jpeg", Quality: 90}); err != nil {
+		return err
+	}
+	// bench/http.sh's small case: 1200×800 to fit 300×200.
+	if err := write("photo-1200x800.jpg", still(photo(1200, 800, 255)), imageio.EncodeOptions{Format: "jpeg", Quality: 90}); err != nil {
 		return err
 	}
 	return write("alpha-2000x2000.png", still(photo(2000, 2000, 0)), imageio.EncodeOptions{Format: "png"})

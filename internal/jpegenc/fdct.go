@@ -12,6 +12,17 @@ var aanScale = [8]float64{
 	1.0, 0.785694958, 0.541196100, 0.275899379,
 }
 
+// acRounding is where AC coefficients round up: 0.5 is rounding to the
+// nearest step (libjpeg), below it a small dead zone around each step
+// that sends values just past the half-way point down, toward zero. The
+// coefficients of pictures are heavily peaked at zero, so the bits saved
+// outweigh the error added: on a photo-like picture at q80, 0.48 makes
+// the file 2.7% smaller for 0.025 dB, and lands 0.07 dB above cjpeg's
+// quality curve at the same size (TestAgainstCjpeg); thumbnails of real
+// pictures come out 0.97-1.01× libvips' bytes at -0.04 to +0.46 dB
+// (bench/README.md). The DC keeps 0.5: its error shows as block edges.
+const acRounding = 0.48
+
 // quantizer holds 1/(q·8·s(u)·s(v)) per natural index.
 type quantizer [64]float32
 
@@ -47,13 +58,16 @@ func fdctQuant(src []uint8, stride int, d *quantizer, dst *[64]int16) uint64 {
 	}
 	var mask uint64
 	for k, n := range zigzag {
-		// Round half away from zero, as libjpeg's quantiser does.
+		r := float32(0.5)
+		if k > 0 {
+			r = acRounding
+		}
 		f := ws[n] * d[n]
 		var c int32
 		if f >= 0 {
-			c = int32(f + 0.5)
+			c = int32(f + r)
 		} else {
-			c = -int32(0.5 - f)
+			c = -int32(r - f)
 		}
 		dst[k] = int16(c)
 		if c != 0 {

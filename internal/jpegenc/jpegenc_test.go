@@ -191,9 +191,12 @@ func TestAgainstImageJPEG(t *testing.T) {
 				}
 				ours := psnr(t, m, db)
 				theirs := psnr(t, m, decodeStd(t, stdEncode(t, m, q)))
-				// Our transform is float, image/jpeg's integer; both round
-				// the same coefficients, so ours is never much worse.
-				if ours < theirs-0.3 {
+				// Same tables and sampling; ours quantises AC with a dead
+				// zone (acRounding), which gives up some PSNR at the same
+				// quality setting for fewer bytes: measured at most 0.11 dB
+				// here, 0.39 through djpeg (a 64×48 picture at q80). Rate
+				// against distortion is checked in TestAgainstCjpeg.
+				if ours < theirs-0.5 {
 					t.Errorf("PSNR %.2f dB, image/jpeg's own encoding %.2f dB", ours, theirs)
 				}
 			})
@@ -292,7 +295,8 @@ func parsePNM(t *testing.T, b []byte) image.Image {
 // TestAgainstLibjpeg checks the same with libjpeg-turbo, the decoder
 // behind libvips, browsers and most other software: baseline and
 // progressive files decode to identical pixels, as close to the source as
-// image/jpeg's encoding of it decoded the same way.
+// image/jpeg's encoding of it decoded the same way (within the dead zone's
+// 0.5 dB, see TestAgainstImageJPEG).
 func TestAgainstLibjpeg(t *testing.T) {
 	bin := needTool(t, "djpeg")
 	for name, m := range inputs() {
@@ -309,7 +313,7 @@ func TestAgainstLibjpeg(t *testing.T) {
 				}
 				ours := psnr(t, m, lb)
 				theirs := psnr(t, m, djpeg(t, bin, stdEncode(t, m, q)))
-				if ours < theirs-0.3 {
+				if ours < theirs-0.5 {
 					t.Errorf("libjpeg decodes ours to %.2f dB from the source, image/jpeg's encoding to %.2f dB", ours, theirs)
 				}
 			})
@@ -460,12 +464,13 @@ func TestRefused(t *testing.T) {
 }
 
 // TestAgainstCjpeg holds our files to libjpeg-turbo's best baseline and
-// progressive output at the same quality (cjpeg -optimize, -progressive:
-// the same tables, 4:2:0 and optimised Huffman coding; libvips writes the
-// same with optimize_coding): no larger, and as close to the source, both
-// decoded by djpeg. Measured: 0.5-1.1% smaller, PSNR within ±0.008 dB
-// (our float DCT against its integer one; the quantised coefficients
-// differ by a rounding here and there).
+// progressive output (cjpeg -optimize [-progressive]: the same tables,
+// 4:2:0 and optimised Huffman coding, what libvips writes with
+// optimize_coding), both decoded by djpeg: at the same quality setting
+// ours is no larger, and it lies on or above cjpeg's rate-distortion
+// curve: cjpeg's PSNR at our size, interpolated between its qualities
+// q-4..q, is no better than ours. Measured at q80: 3.5% smaller, +0.07 dB
+// above the curve (the dead zone, see acRounding).
 func TestAgainstCjpeg(t *testing.T) {
 	cjpeg := needTool(t, "cjpeg")
 	dj := needTool(t, "djpeg")
@@ -487,22 +492,39 @@ func TestAgainstCjpeg(t *testing.T) {
 		for _, q := range []int{50, 80, 90} {
 			for _, prog := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s q%d progressive=%v", tc.name, q, prog), func(t *testing.T) {
-					args := []string{"-quality", fmt.Sprint(q), "-optimize"}
-					if prog {
-						args = append(args, "-progressive")
-					}
-					ref, err := exec.Command(cjpeg, append(args, in)...).Output()
-					if err != nil {
-						t.Fatal(err)
+					// cjpeg's curve: (bytes, PSNR) at q-4..q.
+					var curve [][2]float64
+					for cq := q - 4; cq <= q; cq++ {
+						args := []string{"-quality", fmt.Sprint(cq), "-optimize"}
+						if prog {
+							args = append(args, "-progressive")
+						}
+						ref, err := exec.Command(cjpeg, append(args, in)...).Output()
+						if err != nil {
+							t.Fatal(err)
+						}
+						curve = append(curve, [2]float64{float64(len(ref)), psnr(t, tc.m, djpeg(t, dj, ref))})
 					}
 					ours := encodeT(t, tc.m, Options{Quality: q, Progressive: prog})
-					po, pr := psnr(t, tc.m, djpeg(t, dj, ours)), psnr(t, tc.m, djpeg(t, dj, ref))
-					t.Logf("ours %d bytes %.4f dB, cjpeg %d bytes %.4f dB", len(ours), po, len(ref), pr)
-					if len(ours) > len(ref) {
-						t.Errorf("ours %d bytes, cjpeg %d", len(ours), len(ref))
+					po, size := psnr(t, tc.m, djpeg(t, dj, ours)), float64(len(ours))
+					ref := curve[len(curve)-1]
+					if size > ref[0] {
+						t.Errorf("ours %v bytes, cjpeg %v at the same quality", size, ref[0])
 					}
-					if po < pr-0.02 {
-						t.Errorf("ours %.2f dB from the source, cjpeg %.2f dB", po, pr)
+					if size < curve[0][0] {
+						t.Fatalf("ours %v bytes, below cjpeg's curve (q%d: %v bytes): widen it", size, q-4, curve[0][0])
+					}
+					var at float64
+					for i := 1; i < len(curve); i++ {
+						a, b := curve[i-1], curve[i]
+						if size >= a[0] && size <= b[0] {
+							at = a[1] + (b[1]-a[1])*(size-a[0])/(b[0]-a[0])
+							break
+						}
+					}
+					t.Logf("ours %v bytes %.4f dB; cjpeg at that size %.4f dB, at q%d %v bytes %.4f dB", size, po, at, q, ref[0], ref[1])
+					if po < at {
+						t.Errorf("ours %.4f dB at %v bytes, cjpeg's curve %.4f dB", po, size, at)
 					}
 				})
 			}

@@ -59,8 +59,6 @@ func (e *encoder) writeHeaders(progressive bool) {
 	f := e.f
 	w := &e.bw
 	w.buf = append(w.buf, 0xFF, 0xD8)
-	// JFIF 1.01, no density (aspect ratio 1:1), no thumbnail.
-	w.marker(0xE0, []byte{'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0})
 	ntab := 1
 	if len(f.comps) > 1 {
 		ntab = 2
