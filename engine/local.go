@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,11 +27,16 @@ import (
 // invocation (Handler.RunLocal), so what it shows is what a client gets.
 type LocalRun struct {
 	Request *rules.Request
-	// Object is the path of a local file playing the original. Without
-	// one, the plan runs only as far as it can without the bytes: the
-	// answer is what it implies (see Implied), and Request.Object stands
-	// for the original's metadata.
+	// Object is the path of a local file playing the original, or with
+	// FS set, its slash-separated name in FS. Without one, the plan runs
+	// only as far as it can without the bytes: the answer is what it
+	// implies (see Implied), and Request.Object stands for the original's
+	// metadata.
 	Object string
+	// FS, when set, holds the originals (the bundled samples, a folder
+	// opened with os.Root): a missing Object is then answered 404
+	// NoSuchKey, as OSS answers a missing key.
+	FS fs.FS
 	// Others reads other objects, such as watermark images; nil: none.
 	Others actions.Fetcher
 	// Body receives the response body as it streams; nil discards it.
@@ -54,6 +60,10 @@ type LocalResult struct {
 	// Predicted is set when there was no original: Status and Header are
 	// what the plan implies.
 	Predicted bool
+	// Vary names the request headers the answer was negotiated on (convert
+	// with format: auto reads Accept), which the derived ETag folds in; a
+	// cache in front must key on them.
+	Vary []string
 	// Stages is the time each step took, in order.
 	Stages []Stage
 }
@@ -76,11 +86,14 @@ func (h *Handler) RunLocal(ctx context.Context, run LocalRun) (*LocalResult, err
 	inv := h.newInvocation("", run.Request, lg, to)
 	inv.explain = true
 	if run.Object != "" {
-		inv.source = &fileSource{path: run.Object}
+		inv.source = &fileSource{fsys: run.FS, name: run.Object}
 	}
 	inv.fetcher = run.Others
 	err := inv.run(ctx, nil)
 	res.Plan, res.Trace, res.Predicted = inv.plan, inv.trace, run.Object == ""
+	if inv.plan != nil {
+		res.Vary = varyOf(inv.plan, inv.actionRequest())
+	}
 	lg.set(func(l *requestLog) {
 		for _, a := range l.stages {
 			res.Stages = append(res.Stages, Stage{a.Key, time.Duration(a.Value.Float64() * float64(time.Millisecond))})
@@ -126,26 +139,35 @@ func (s *localSink) send(r response) error {
 // fileSource plays the origin with a local file, answering as OSS answers
 // a GetObject of a simple upload: Content-Type from the key's extension,
 // an ETag that is the content's MD5, Last-Modified from the file, and for
-// a passthrough the client's conditionals and Range.
-type fileSource struct{ path string }
+// a passthrough the client's conditionals and Range. With fsys set, name
+// is a name in it; else a path on disk.
+type fileSource struct {
+	fsys fs.FS
+	name string
+}
 
 func (f *fileSource) open(ctx context.Context, req *rules.Request, forward []string) (*originResponse, error) {
-	file, err := openRegular(f.path)
+	file, etag, err := f.openHashed()
 	if err != nil {
 		return nil, err
 	}
-	st, _ := file.Stat()
-	etag, err := fileETag(file)
+	st, err := file.Stat()
 	if err != nil {
 		file.Close()
 		return nil, err
 	}
 	size := st.Size()
 	h := http.Header{}
-	h.Set("Content-Type", contentType(req.Key, f.path))
+	h.Set("Content-Type", contentType(req.Key, f.name))
 	h.Set("ETag", etag)
+	// Embedded files have no time; OSS always has one, but making one
+	// up would make If-Modified-Since answer about nothing.
 	modified := st.ModTime().UTC().Truncate(time.Second)
-	h.Set("Last-Modified", modified.Format(http.TimeFormat))
+	if !st.ModTime().IsZero() {
+		h.Set("Last-Modified", modified.Format(http.TimeFormat))
+	} else {
+		modified = time.Time{}
+	}
 	h.Set("Accept-Ranges", "bytes")
 	resp := &originResponse{status: http.StatusOK, header: h, length: size}
 	cond := http.Header{}
@@ -161,7 +183,8 @@ func (f *fileSource) open(ctx context.Context, req *rules.Request, forward []str
 	case http.StatusNotModified:
 		file.Close()
 		// As OSS does: a 304 carries the validators only.
-		resp.header = http.Header{"Etag": {etag}, "Last-Modified": {h.Get("Last-Modified")}}
+		resp.header = http.Header{"Etag": {etag}}
+		setIf(resp.header, "Last-Modified", h.Get("Last-Modified"))
 		resp.status, resp.length = http.StatusNotModified, 0
 		resp.read = &countingReader{r: http.NoBody}
 		resp.body = readCloser{resp.read, io.NopCloser(nil)}
@@ -170,13 +193,73 @@ func (f *fileSource) open(ctx context.Context, req *rules.Request, forward []str
 	var body io.Reader = file
 	// OSS answers a range it cannot satisfy with the whole object.
 	if r, ok, unsatisfiable := parseRange(cond, size, etag, modified); ok && !unsatisfiable {
-		body = io.NewSectionReader(file, r.start, r.length)
+		if body, err = section(file, r.start, r.length); err != nil {
+			file.Close()
+			return nil, err
+		}
 		resp.status, resp.length = http.StatusPartialContent, r.length
 		h.Set("Content-Range", r.contentRange(size))
 	}
 	resp.read = &countingReader{r: body}
 	resp.body = readCloser{resp.read, file}
 	return resp, nil
+}
+
+// openHashed opens the file and reads it once for its ETag, leaving it
+// open at its start: rewound when it can seek (os and embed files can),
+// else opened a second time.
+func (f *fileSource) openHashed() (fs.File, string, error) {
+	file, err := f.openFile()
+	if err != nil {
+		return nil, "", err
+	}
+	etag, err := md5ETag(file)
+	if err == nil {
+		if s, ok := file.(io.Seeker); ok {
+			_, err = s.Seek(0, io.SeekStart)
+		} else {
+			file.Close()
+			file, err = f.openFile()
+		}
+	}
+	if err != nil {
+		if file != nil {
+			file.Close()
+		}
+		return nil, "", err
+	}
+	return file, etag, nil
+}
+
+func (f *fileSource) openFile() (fs.File, error) {
+	if f.fsys == nil {
+		return openRegular(f.name)
+	}
+	if !fs.ValidPath(f.name) {
+		return nil, originError(http.StatusNotFound, "", "")
+	}
+	st, err := fs.Stat(f.fsys, f.name)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && st.IsDir()) {
+		return nil, originError(http.StatusNotFound, "", "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", f.name)
+	}
+	return f.fsys.Open(f.name)
+}
+
+// section is length bytes of file from start.
+func section(file fs.File, start, length int64) (io.Reader, error) {
+	if ra, ok := file.(io.ReaderAt); ok {
+		return io.NewSectionReader(ra, start, length), nil
+	}
+	if _, err := io.CopyN(io.Discard, file, start); err != nil {
+		return nil, err
+	}
+	return io.LimitReader(file, length), nil
 }
 
 // openRegular opens a regular file for reading: a FIFO or a device would
@@ -192,17 +275,28 @@ func openRegular(name string) (*os.File, error) {
 	return os.Open(name)
 }
 
-// fileETag is the quoted, upper-case hex MD5 of the file, as OSS gives a
-// simple upload; the file is left at its start.
-func fileETag(f *os.File) (string, error) {
+// md5ETag is the quoted, upper-case hex MD5 of r, as OSS gives a simple
+// upload.
+func md5ETag(r io.Reader) (string, error) {
 	h := md5.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := io.Copy(h, r); err != nil {
 		return "", err
 	}
 	return `"` + strings.ToUpper(hex.EncodeToString(h.Sum(nil))) + `"`, nil
+}
+
+// varyOf lists the request headers the plan's actions negotiate on, in
+// plan order, once each.
+func varyOf(plan *rules.Plan, req *actions.Request) []string {
+	var names []string
+	for _, s := range plan.Steps {
+		if v, ok := s.Action.(actions.Varier); ok {
+			if name, _ := v.Vary(req); name != "" && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
 
 // contentType is what OSS would have stored: the type of the key's
@@ -223,13 +317,20 @@ func DirFetcher(dir string) (actions.Fetcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dirFetcher{root}, nil
+	return fsFetcher{root.FS()}, nil
 }
 
-type dirFetcher struct{ root *os.Root }
+// FSFetcher reads other objects (watermark images) from fsys playing the
+// bucket, such as the bundled samples.
+func FSFetcher(fsys fs.FS) actions.Fetcher { return fsFetcher{fsys} }
 
-func (d dirFetcher) Fetch(_ context.Context, key string, maxBytes int64) ([]byte, error) {
-	st, err := d.root.Stat(key)
+type fsFetcher struct{ fsys fs.FS }
+
+func (d fsFetcher) Fetch(_ context.Context, key string, maxBytes int64) ([]byte, error) {
+	if !fs.ValidPath(key) {
+		return nil, &fs.PathError{Op: "open", Path: key, Err: fs.ErrInvalid}
+	}
+	st, err := fs.Stat(d.fsys, key)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +340,7 @@ func (d dirFetcher) Fetch(_ context.Context, key string, maxBytes int64) ([]byte
 	if st.Size() > maxBytes {
 		return nil, fmt.Errorf("object %q is over %d bytes", key, maxBytes)
 	}
-	f, err := d.root.Open(key)
+	f, err := d.fsys.Open(key)
 	if err != nil {
 		return nil, err
 	}
@@ -255,5 +356,5 @@ func (d dirFetcher) Fetch(_ context.Context, key string, maxBytes int64) ([]byte
 var (
 	_ source          = (*fileSource)(nil)
 	_ sink            = (*localSink)(nil)
-	_ actions.Fetcher = dirFetcher{}
+	_ actions.Fetcher = fsFetcher{}
 )

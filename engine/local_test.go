@@ -3,10 +3,14 @@ package engine
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/rules"
@@ -59,39 +63,144 @@ rules:
 		{"deny", "private/x.txt", nil},
 		{"redirect", "old/a b.txt", nil},
 		{"condition fails", "bad/b.txt?n=abc", nil},
+		{"missing", "docs/none.txt?upper=1", nil},
+		{"missing, passthrough", "docs/none.txt", nil},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			path := "/" + strings.ReplaceAll(c.target, " ", "%20")
-			want := e.get(path, c.header...)
+		// The original as a path on disk (dry-run --input), as a name in
+		// an fs.FS (the playground over a folder or the bundled samples),
+		// and in one whose files can neither seek nor read at an offset.
+		sources := map[string]func(key string) LocalRun{
+			"path": func(key string) LocalRun { return LocalRun{Object: filepath.Join(e.dir, filepath.FromSlash(key))} },
+			"fs":   func(key string) LocalRun { return LocalRun{FS: os.DirFS(e.dir), Object: key} },
+			"fs, no seek": func(key string) LocalRun {
+				return LocalRun{FS: streamFS{os.DirFS(e.dir)}, Object: key}
+			},
+		}
+		for _, src := range []string{"path", "fs", "fs, no seek"} {
+			if src == "path" && strings.HasPrefix(c.name, "missing") {
+				continue // dry-run checks --input exists first
+			}
+			t.Run(c.name+" ("+src+")", func(t *testing.T) {
+				path := "/" + strings.ReplaceAll(c.target, " ", "%20")
+				want := e.get(path, c.header...)
 
-			req := &rules.Request{Method: "GET", Header: http.Header{}, Bucket: "bucket"}
-			req.Key, req.RawQuery, _ = rules.ParseTarget(c.target)
-			for i := 0; i+1 < len(c.header); i += 2 {
-				req.Header.Set(c.header[i], c.header[i+1])
-			}
-			key := req.Key
-			var out bytes.Buffer
-			res, err := e.handler.RunLocal(context.Background(), LocalRun{Request: req, Object: filepath.Join(e.dir, filepath.FromSlash(key)), Body: &out})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Status != want.status {
-				t.Errorf("status: local %d, handler %d", res.Status, want.status)
-			}
-			for _, name := range actions.ForwardedHeaders {
-				if got, w := res.Header.Get(name), want.header.Get(name); got != w {
-					t.Errorf("%s: local %q, handler %q", name, got, w)
+				req := &rules.Request{Method: "GET", Header: http.Header{}, Bucket: "bucket"}
+				req.Key, req.RawQuery, _ = rules.ParseTarget(c.target)
+				for i := 0; i+1 < len(c.header); i += 2 {
+					req.Header.Set(c.header[i], c.header[i+1])
 				}
-			}
-			// Error bodies name their request; compare the code instead.
-			if want.errorCode() != "" {
-				if res.Error == nil || res.Error.Code != want.errorCode() {
-					t.Errorf("error: local %+v, handler %s", res.Error, want.errorCode())
+				var out bytes.Buffer
+				run := sources[src](req.Key)
+				run.Request, run.Body = req, &out
+				res, err := e.handler.RunLocal(context.Background(), run)
+				if err != nil {
+					t.Fatal(err)
 				}
-			} else if out.String() != want.body {
-				t.Errorf("body: local %d bytes, handler %d bytes", out.Len(), len(want.body))
-			}
-		})
+				if res.Status != want.status {
+					t.Errorf("status: local %d, handler %d", res.Status, want.status)
+				}
+				for _, name := range actions.ForwardedHeaders {
+					if got, w := res.Header.Get(name), want.header.Get(name); got != w {
+						t.Errorf("%s: local %q, handler %q", name, got, w)
+					}
+				}
+				// Error bodies name their request; compare the code instead.
+				if want.errorCode() != "" {
+					if res.Error == nil || res.Error.Code != want.errorCode() {
+						t.Errorf("error: local %+v, handler %s", res.Error, want.errorCode())
+					}
+				} else if out.String() != want.body {
+					t.Errorf("body: local %d bytes, handler %d bytes", out.Len(), len(want.body))
+				}
+			})
+		}
+	}
+}
+
+// streamFS hides Seek and ReadAt from its files, so the local source has
+// to open a file twice (once for the ETag) and skip to a range.
+type streamFS struct{ fsys fs.FS }
+
+func (s streamFS) Open(name string) (fs.File, error) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return streamFile{f}, nil
+}
+
+type streamFile struct{ f fs.File }
+
+func (s streamFile) Stat() (fs.FileInfo, error) { return s.f.Stat() }
+func (s streamFile) Read(p []byte) (int, error) { return s.f.Read(p) }
+func (s streamFile) Close() error               { return s.f.Close() }
+
+// Embedded files (the bundled samples) have no modification time: the
+// answer then has no Last-Modified rather than a made-up one, and an
+// If-Modified-Since cannot turn it into a 304.
+func TestRunLocalEmbeddedOriginal(t *testing.T) {
+	e := newEnv(t, `
+rules:
+  - name: upper
+    when: query.upper == "1"
+    actions: [{test_upper: {}}]
+`, nil)
+	fsys := fstest.MapFS{"a.txt": {Data: []byte("abc")}, "dir/b.txt": {Data: []byte("b")}}
+	for _, c := range []struct {
+		target, header string
+		status         int
+		body           string
+	}{
+		{"a.txt", "", 200, "abc"},
+		{"a.txt?upper=1", "", 200, "ABC"},
+		{"a.txt", "Fri, 01 Jan 2100 00:00:00 GMT", 200, "abc"},
+		{"a.txt?upper=1", "Fri, 01 Jan 2100 00:00:00 GMT", 200, "ABC"},
+		{"dir", "", 404, ""},
+		{"../a.txt", "", 404, ""},
+	} {
+		req := &rules.Request{Method: "GET", Header: http.Header{}}
+		req.Key, req.RawQuery, _ = rules.ParseTarget(c.target)
+		if c.header != "" {
+			req.Header.Set("If-Modified-Since", c.header)
+		}
+		var out bytes.Buffer
+		res, err := e.handler.RunLocal(context.Background(), LocalRun{Request: req, FS: fsys, Object: req.Key, Body: &out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != c.status || (c.status == 200 && out.String() != c.body) {
+			t.Errorf("%s: %d %q, want %d %q", c.target, res.Status, out.String(), c.status, c.body)
+		}
+		if c.status == 404 && (res.Error == nil || res.Error.Code != actions.CodeNoSuchKey) {
+			t.Errorf("%s: error %+v, want NoSuchKey", c.target, res.Error)
+		}
+		if lm := res.Header.Get("Last-Modified"); lm != "" {
+			t.Errorf("%s: Last-Modified %q for a file without a time", c.target, lm)
+		}
+	}
+}
+
+// A result negotiated on a request header names it, once.
+func TestRunLocalVary(t *testing.T) {
+	e := newEnv(t, `
+rules:
+  - name: modern
+    when: query.auto == "1"
+    actions: [{convert: {format: auto, prefer: [webp]}}, {convert: {format: auto, prefer: [webp]}}]
+  - name: fixed
+    when: query.auto == "0"
+    actions: [{convert: {format: png}}]
+`, nil)
+	for target, want := range map[string][]string{"a.jpg?auto=1": {"Accept"}, "a.jpg?auto=0": nil, "a.jpg": nil} {
+		req := &rules.Request{Method: "GET", Header: http.Header{"Accept": {"image/webp"}}}
+		req.Key, req.RawQuery, _ = rules.ParseTarget(target)
+		res, err := e.handler.RunLocal(context.Background(), LocalRun{Request: req})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Vary, want) {
+			t.Errorf("%s: Vary %q, want %q", target, res.Vary, want)
+		}
 	}
 }
 
