@@ -135,6 +135,9 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// embeddedRulesName is what the embedded rules are called in messages.
+const embeddedRulesName = "rules.yaml (embedded)"
+
 // rulesSource returns the named rules file's bytes, or, with no name, the
 // working directory's rules.yaml, else the embedded default.
 func rulesSource(env *Env, name string) (string, []byte, error) {
@@ -146,7 +149,7 @@ func rulesSource(env *Env, name string) (string, []byte, error) {
 		return "rules.yaml", b, nil
 	}
 	if env.DefaultRules != nil {
-		return "rules.yaml (embedded)", env.DefaultRules, nil
+		return embeddedRulesName, env.DefaultRules, nil
 	}
 	return "", nil, fmt.Errorf("no rules.yaml in the working directory: name one with --rules")
 }

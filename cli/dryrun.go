@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/textproto"
 	"os"
 	"reflect"
 	"slices"
@@ -40,20 +39,9 @@ func (rf requestFlags) request(target string) (*rules.Request, error) {
 		}
 	}
 	for _, h := range rf.headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("-H %q: want 'Name: value'", h)
+		if err := r.AddHeader(h); err != nil {
+			return nil, fmt.Errorf("-H %v", err)
 		}
-		if r.Headers == nil {
-			r.Headers = map[string]string{}
-		}
-		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
-		if prev, ok := r.Headers[name]; ok {
-			// A repeated header means the same as one with the values
-			// joined (RFC 9110 §5.3).
-			value = prev + ", " + strings.TrimSpace(value)
-		}
-		r.Headers[name] = strings.TrimSpace(value)
 	}
 	for _, kv := range rf.objectMeta {
 		if r.Object == nil {

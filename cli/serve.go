@@ -57,7 +57,7 @@ type served struct {
 // setupServe parses serve's flags, loads the rules and builds the server.
 // On failure it has printed why and returns the exit code.
 func setupServe(env *Env, args []string) (*served, int) {
-	fs := newFlags(env, "serve", "[--rules FILE] [--origin DIR] [--addr 127.0.0.1:8080] [--access-point NAME] [--access-key-id ID --access-key-secret SECRET]")
+	fs := newFlags(env, "serve", "[--rules FILE] [--origin DIR] [--addr 127.0.0.1:8080] [--access-point NAME] [--access-key-id ID --access-key-secret SECRET] [--playground-write]")
 	rulesFile := fs.String("rules", "", "rules file (default ./rules.yaml, else the embedded one)")
 	originDir := fs.String("origin", "", "folder playing the bucket: the path below it is the object key (default: the bundled samples)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -65,6 +65,7 @@ func setupServe(env *Env, args []string) (*served, int) {
 	akID := fs.String("access-key-id", "", "require clients to sign requests (V1 or V4) with this key")
 	akSecret := fs.String("access-key-secret", "", "secret of --access-key-id")
 	timeout := fs.Duration("timeout", 30*time.Second, "function timeout, as configured in Function Compute")
+	pgWrite := fs.Bool("playground-write", false, "let the playground's Save write the rules file back (read-only by default)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return nil, usageError(env, fs, err)
 	}
@@ -126,9 +127,22 @@ func setupServe(env *Env, args []string) (*served, int) {
 		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
 		return nil, ExitFail
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	pg, err := newPlayground(srv, pgOptions{
+		rulesName: name, rules: data, embedded: name == embeddedRulesName, writable: *pgWrite,
+		originName: origin, accessPoint: *ap, timeout: *timeout, logger: logger,
+	})
+	if err != nil {
+		srv.Close()
+		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
+		return nil, ExitFail
+	}
+	hs := &http.Server{Handler: mountPlayground(srv, pg), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(env.Stderr, "opaprules serve: %s on http://%s, rules %s (%d rules), access point %q (alias %s)\n",
 		origin, endpoint, name, len(rs.Rules), *ap, srv.Alias(*ap))
+	fmt.Fprintf(env.Stderr, "playground API: http://%s/-/api/ (%s)\n", endpoint, playgroundMode(name, name == embeddedRulesName, *pgWrite))
+	if pg.OriginHasReservedPrefix() {
+		fmt.Fprintf(env.Stderr, "note: the origin has keys under -/, a prefix serve keeps for its own pages: read them through the alias, http://%s/%s/-/...\n", endpoint, srv.Alias(*ap))
+	}
 	if env.Samples != nil && *originDir == "" {
 		printSamples(env, endpoint)
 	}

@@ -72,6 +72,15 @@ func hostLabel(hostport string) string {
 	return host[:i]
 }
 
+// VirtualHosted reports whether host addresses the bucket or an access
+// point alias virtual-host style ("<alias>.<anything>"), so that every
+// path on it is an object key. A server mounting its own pages on a path
+// prefix of the plain address leaves such hosts alone.
+func (s *Server) VirtualHosted(host string) bool {
+	label := hostLabel(host)
+	return label != "" && (parseAlias(label) != "" || label == s.cfg.Bucket)
+}
+
 // resolve works out which role r addresses. Virtual-host addressing wins
 // over path style; a path whose first segment is neither an alias nor the
 // bucket goes to the default access point, with the whole path as the key.

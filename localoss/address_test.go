@@ -87,3 +87,29 @@ func TestFwdHeaders(t *testing.T) {
 		}
 	}
 }
+
+// Only hosts that name the bucket or an alias make every path a key;
+// serve's own pages live on the plain address.
+func TestVirtualHosted(t *testing.T) {
+	s, err := New(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for host, want := range map[string]bool{
+		"127.0.0.1:8080":                          false,
+		"localhost:8080":                          false,
+		"[::1]:8080":                              false,
+		"media-1f2e-opapalias":                    false, // one label: not virtual-host style
+		"x-opapalias.example.com":                 false,
+		"example.com":                             false,
+		"local.localhost:8080":                    true,
+		"LOCAL.oss-cn-hangzhou.aliyuncs.com":      true,
+		"media-1f2e-opapalias.localhost:8080":     true,
+		s.Alias("local") + ".oss-cn-hangzhou.com": true,
+	} {
+		if got := s.VirtualHosted(host); got != want {
+			t.Errorf("VirtualHosted(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -77,6 +77,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Origin is the bucket's objects as a file system, the object key being
+// the name: what GetObject of the origin reads. It is valid until Close.
+func (s *Server) Origin() fs.FS { return s.fsys }
+
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
 // authEnabled reports whether credentials are configured; without them the

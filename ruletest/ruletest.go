@@ -310,7 +310,28 @@ func (r Request) Build() (*rules.Request, error) {
 	return req, nil
 }
 
-// validMethod reports whether m is an HTTP method token (RFC 9110 §9.1).
+// AddHeader adds a request header given as one "Name: value" line, as
+// dry-run's -H and the playground's header box take it. A repeated name
+// joins its values with ", ", which means the same (RFC 9110 §5.3).
+func (r *Request) AddHeader(line string) error {
+	name, value, ok := strings.Cut(line, ":")
+	name = strings.TrimSpace(name)
+	if !ok || !validMethod(name) {
+		return fmt.Errorf("%q: want 'Name: value'", line)
+	}
+	if r.Headers == nil {
+		r.Headers = map[string]string{}
+	}
+	name, value = textproto.CanonicalMIMEHeaderKey(name), strings.TrimSpace(value)
+	if prev, ok := r.Headers[name]; ok {
+		value = prev + ", " + value
+	}
+	r.Headers[name] = value
+	return nil
+}
+
+// validMethod reports whether m is an HTTP method token (RFC 9110 §9.1),
+// which is also what a header name is (§5.1).
 func validMethod(m string) bool {
 	for _, c := range m {
 		if c < '!' || c > '~' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
