@@ -181,3 +181,24 @@ rules:
 		t.Errorf("through a trusted proxy from 203.0.113.9: %d, want 403", status)
 	}
 }
+
+// Finding 7: with OPAPRULES_LOG_EVENT=1 the event log showed
+// Proxy-Authorization, X-Api-Key and a signed URL's sig in clear.
+func TestHostileEventLogLeak(t *testing.T) {
+	const secret = "aGFja2VyOnN1cGVyc2VjcmV0"
+	s := startServe(t, "version: 1\nrules: []\n", map[string]string{"docs/readme.txt": "hello"},
+		map[string]string{"OPAPRULES_LOG_EVENT": "1"})
+	status, _, _ := s.do("GET", "/docs/readme.txt?w=1&sig="+secret, map[string]string{
+		"Proxy-Authorization": "Basic " + secret, "X-Api-Key": secret, "Cookie": "s=" + secret, "Accept": "text/plain",
+	})
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	log := s.stderr.String()
+	if !strings.Contains(log, `"msg":"event"`) || !strings.Contains(log, `"Proxy-Authorization":"***"`) || !strings.Contains(log, `"Accept":"text/plain"`) {
+		t.Errorf("no masked event in the log:\n%s", log)
+	}
+	if strings.Contains(log, secret) {
+		t.Errorf("the event log shows the credential:\n%s", log)
+	}
+}

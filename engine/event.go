@@ -296,60 +296,6 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	return false
 }
 
-// maskedEvent returns the event with the token, signatures and credentials
-// masked, for OPAPRULES_LOG_EVENT.
-func maskedEvent(data []byte) json.RawMessage {
-	var m map[string]any
-	if json.Unmarshal(data, &m) != nil {
-		return json.RawMessage(`"(not JSON)"`)
-	}
-	maskTree(m)
-	b, _ := json.Marshal(m)
-	return b
-}
-
-var secretQuery = []string{"x-oss-signature", "signature", "x-oss-security-token", "security-token", "x-oss-credential", "ossaccesskeyid"}
-
-func maskTree(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			lk := strings.ToLower(k)
-			switch {
-			case lk == "outputtoken" || lk == "authorization" || strings.Contains(lk, "secret") || strings.Contains(lk, "token") || lk == "cookie":
-				x[k] = "***"
-			case lk == "inputossurl" || lk == "url":
-				if s, ok := val.(string); ok {
-					x[k] = maskURL(s)
-				}
-			default:
-				maskTree(val)
-			}
-		}
-	case []any:
-		for _, e := range x {
-			maskTree(e)
-		}
-	}
-}
-
-func maskURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "***"
-	}
-	q := u.Query()
-	for k := range q {
-		for _, secret := range secretQuery {
-			if strings.EqualFold(k, secret) {
-				q.Set(k, "***")
-			}
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // shortfall says what kept an event from decoding fully, and how badly:
 // err is what decoding it returned, req the request it made. Only
 // outputRoute and outputToken are documented, so the first real event may
