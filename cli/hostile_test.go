@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,6 +54,13 @@ func (s *syncBuffer) String() string {
 // given rules, and stops it when the test ends.
 func startServe(t *testing.T, rulesYAML string, files map[string]string, env map[string]string, args ...string) *serveT {
 	t.Helper()
+	return startServeWith(t, rulesYAML, files, env, nil, args...)
+}
+
+// startServeWith is startServe with a chance to adjust the HTTP server
+// before it serves.
+func startServeWith(t *testing.T, rulesYAML string, files map[string]string, env map[string]string, adjust func(*http.Server), args ...string) *serveT {
+	t.Helper()
 	dir := t.TempDir()
 	origin := filepath.Join(dir, "origin")
 	for name, body := range files {
@@ -79,6 +90,9 @@ func startServe(t *testing.T, rulesYAML string, files map[string]string, env map
 	s, code := setupServe(e, all)
 	if s == nil {
 		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	}
+	if adjust != nil {
+		adjust(s.hs)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -201,4 +215,78 @@ func TestHostileEventLogLeak(t *testing.T) {
 	if strings.Contains(log, secret) {
 		t.Errorf("the event log shows the credential:\n%s", log)
 	}
+}
+
+// Finding 8: a FIFO in serve's origin folder hung requests (GET 503 after
+// 29 s, HEAD never), each leaving a thread stuck in open(). Only regular
+// files are objects; a FIFO object or sidecar answers at once.
+func TestHostileFIFO(t *testing.T) {
+	s := startServe(t, "version: 1\nrules: []\n", map[string]string{"fifo/side.txt": "a file with a FIFO sidecar"}, nil)
+	for _, p := range []string{"fifo/pipe.txt", "fifo/side.txt.ossmeta.json"} {
+		if err := syscall.Mkfifo(filepath.Join(s.dir, p), 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	}
+	// A client that gives up long before the old 29 s.
+	s.client.Timeout = 10 * time.Second
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/fifo/pipe.txt", 404},
+		{"HEAD", "/fifo/pipe.txt", 404},
+		{"GET", "/fifo/side.txt", 503}, // the origin's 500, as the handler reports it
+		{"HEAD", "/fifo/side.txt", 500},
+	} {
+		if status, _, _ := s.do(tc.method, tc.path, nil); status != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, status, tc.want)
+		}
+	}
+}
+
+// Finding 9: serve never closed an idle keep-alive connection. It closes
+// idle connections and half-sent headers like a production server; the
+// test shortens the timeouts serve configures and watches the server close
+// each connection.
+func TestHostileIdleConnections(t *testing.T) {
+	hs := newHTTPServer(http.NotFoundHandler())
+	if hs.IdleTimeout != 60*time.Second || hs.ReadHeaderTimeout != 10*time.Second || hs.MaxHeaderBytes != 64<<10 {
+		t.Errorf("serve's server: idle %v, header %v, max header %d", hs.IdleTimeout, hs.ReadHeaderTimeout, hs.MaxHeaderBytes)
+	}
+
+	s := startServeWith(t, "version: 1\nrules: []\n", map[string]string{"docs/readme.txt": "hello"}, nil, func(hs *http.Server) {
+		hs.IdleTimeout = 300 * time.Millisecond
+		hs.ReadHeaderTimeout = 300 * time.Millisecond
+	})
+	addr := strings.TrimPrefix(s.base, "http://")
+	closed := func(conn net.Conn, br *bufio.Reader) {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+			t.Errorf("the server kept the connection: %v", err)
+		}
+	}
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /docs/readme.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	closed(idle, br)
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "GET /docs/readme.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	closed(slow, bufio.NewReader(slow))
 }

@@ -136,7 +136,7 @@ func setupServe(env *Env, args []string) (*served, int) {
 		fmt.Fprintf(env.Stderr, "opaprules serve: %v\n", err)
 		return nil, ExitFail
 	}
-	hs := &http.Server{Handler: mountPlayground(srv, pg), ReadHeaderTimeout: 10 * time.Second}
+	hs := newHTTPServer(mountPlayground(srv, pg))
 	fmt.Fprintf(env.Stderr, "opaprules serve: %s on http://%s, rules %s (%d rules), access point %q (alias %s)\n",
 		origin, endpoint, name, len(rs.Rules), *ap, srv.Alias(*ap))
 	fmt.Fprintf(env.Stderr, "playground API: http://%s/-/api/ (%s)\n", endpoint, playgroundMode(name, name == embeddedRulesName, *pgWrite))
@@ -147,6 +147,28 @@ func setupServe(env *Env, args []string) (*served, int) {
 		printSamples(env, endpoint)
 	}
 	return &served{ln: ln, hs: hs, srv: srv}, ExitOK
+}
+
+// Connection limits of serve's HTTP server, like a production front end's
+// (issue #10, finding 9: an idle keep-alive connection stayed open for
+// good). There is no overall read or write timeout: a response, and the
+// WriteGetObjectResponse body the handler uploads to this same server,
+// stream for as long as the transformation produces bytes, which the
+// function's own timeout bounds. A request's body is read only by
+// WriteGetObjectResponse.
+const (
+	serveReadHeaderTimeout = 10 * time.Second
+	serveIdleTimeout       = 60 * time.Second
+	serveMaxHeaderBytes    = 64 << 10
+)
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serveReadHeaderTimeout,
+		IdleTimeout:       serveIdleTimeout,
+		MaxHeaderBytes:    serveMaxHeaderBytes,
+	}
 }
 
 // printSamples shows requests that exercise the default rules on the

@@ -73,23 +73,15 @@ func checkKey(key string) *ossError {
 
 // openObject opens key and gathers its metadata. The caller closes o.f.
 func (s *Server) openObject(key string) (*object, *ossError) {
-	f, err := s.fsys.Open(key)
+	f, st, err := s.openRegular(key)
 	if err != nil {
 		switch {
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrInvalid):
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrInvalid), errors.Is(err, errNotRegular):
 			return nil, errNoSuchKey(key)
 		case errors.Is(err, fs.ErrPermission), isEscape(err):
 			return nil, errAccessDenied("The object cannot be read: " + err.Error())
 		}
 		return nil, newError(http.StatusInternalServerError, "InternalError", err.Error())
-	}
-	st, err := f.Stat()
-	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
-		f.Close()
-		if err != nil {
-			return nil, newError(http.StatusInternalServerError, "InternalError", err.Error())
-		}
-		return nil, errNoSuchKey(key)
 	}
 	o := &object{f: f, size: st.Size(), mtime: st.ModTime().UTC().Truncate(time.Second)}
 	if o.mtime.IsZero() || o.mtime.Unix() <= 0 {
@@ -128,7 +120,7 @@ var allowedMeta = map[string]bool{
 }
 
 func (s *Server) readMeta(key string) (http.Header, error) {
-	f, err := s.fsys.Open(key + metaSuffix)
+	f, _, err := s.openRegular(key + metaSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -193,7 +185,7 @@ func (s *Server) digest(key string, o *object, mtime time.Time) (digestValue, er
 	if ra, ok := o.f.(io.ReaderAt); ok {
 		src = io.NewSectionReader(ra, 0, o.size)
 	} else {
-		f, err := s.fsys.Open(key)
+		f, _, err := s.openRegular(key)
 		if err != nil {
 			return d, err
 		}

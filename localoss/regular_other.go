@@ -1,0 +1,5 @@
+//go:build !unix
+
+package localoss
+
+const openNonBlock = 0
