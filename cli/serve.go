@@ -154,8 +154,8 @@ func setupServe(env *Env, args []string) (*served, int) {
 // good). There is no overall read or write timeout: a response, and the
 // WriteGetObjectResponse body the handler uploads to this same server,
 // stream for as long as the transformation produces bytes, which the
-// function's own timeout bounds. A request's body is read only by
-// WriteGetObjectResponse.
+// function's own timeout bounds. Request bodies are read only by
+// WriteGetObjectResponse and the playground API (which caps their size).
 const (
 	serveReadHeaderTimeout = 10 * time.Second
 	serveIdleTimeout       = 60 * time.Second
