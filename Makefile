@@ -18,10 +18,14 @@ test:
 build:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -tags nodynamic -trimpath -ldflags "-s -w" -o dist/main .
 
-# The deployment zip: one file named main, the handler of runtime go1.
+# The deployment zips of the same binary: opaprules.zip holds it as main,
+# the handler of runtime go1 (deploy/s.yaml); opaprules-custom.zip as
+# bootstrap, what a custom runtime starts (deploy/s-custom.yaml).
 package: build
-	cd dist && rm -f opaprules.zip && $(GO) run ../internal/zipfile opaprules.zip main
-	@ls -l dist/opaprules.zip
+	cd dist && rm -f opaprules.zip opaprules-custom.zip bootstrap && cp -p main bootstrap \
+		&& $(GO) run ../internal/zipfile opaprules.zip main \
+		&& $(GO) run ../internal/zipfile opaprules-custom.zip bootstrap
+	@ls -l dist/opaprules.zip dist/opaprules-custom.zip
 
 serve:
 	$(GO) run . serve
