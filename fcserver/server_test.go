@@ -278,8 +278,9 @@ func TestControlPaths(t *testing.T) {
 			}
 		})
 	}
-	// The event that did not decode is in the log, masked, for the operator.
-	if logs := w.logs.String(); !strings.Contains(logs, `"msg":"event does not decode"`) || !strings.Contains(logs, `"hello":"world"`) {
+	// The event that did not decode is in the log for the operator: its
+	// shape (the field names), its values masked.
+	if logs := w.logs.String(); !strings.Contains(logs, `"msg":"event does not decode"`) || !strings.Contains(logs, `"event":{"hello":`) || strings.Contains(logs, `"world"`) {
 		t.Errorf("no report of the undecodable event in:\n%s", logs)
 	}
 }
