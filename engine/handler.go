@@ -160,6 +160,9 @@ type invocation struct {
 	source  source          // the original; nil: predict the answer instead
 	fetcher actions.Fetcher // other objects, such as watermark images
 	explain bool            // keep a trace of every rule (local runs)
+	// fallback is why settings.fallback stands in for the original; "" when
+	// it does not.
+	fallback string
 
 	src   *originResponse // the original, once opened
 	plan  *rules.Plan
@@ -220,6 +223,14 @@ func (inv *invocation) run(ctx context.Context, decodeErr error) error {
 		} else {
 			err = inv.serve()
 		}
+		if why := inv.fallbackFor(err); why != "" {
+			if ferr := inv.serveFallback(why); ferr != nil {
+				err = errors.Join(err, fmt.Errorf("the fallback failed too: %w", ferr))
+			} else {
+				inv.log.set(func(l *requestLog) { l.failure = err })
+				err = nil
+			}
+		}
 		if err != nil {
 			inv.log.set(func(l *requestLog) { l.failure = err })
 			inv.fail(clientError(asTimeout(err, work)))
@@ -248,6 +259,8 @@ func (inv *invocation) serve() error {
 		return inv.answerTerminal()
 	case inv.source == nil:
 		return inv.predict()
+	case inv.plan.Fallback != "":
+		return inv.serveFallback(inv.plan.Fallback)
 	case !inv.plan.Transforms():
 		return inv.passThrough()
 	}
@@ -376,6 +389,9 @@ func (inv *invocation) transform() error {
 	setIf(hdr, "ETag", etag)
 	hdr.Set("Accept-Ranges", "bytes")
 	status := obj.Status
+	if inv.fallback != "" {
+		status = inv.fallbackAnswer(hdr, status)
+	}
 	if r, ok, unsatisfiable := parseRange(inv.req.Header, n, etag, modified); ok && status == http.StatusOK {
 		if unsatisfiable {
 			e := inv.errorResponse(&actions.Error{Status: 416, Code: actions.CodeInvalidRange, Message: "The requested range is not satisfiable"})

@@ -29,6 +29,8 @@ type requestLog struct {
 	stages      []slog.Attr
 	failure     error
 	panicked    *PanicError
+	// fallback says why settings.fallback answered; "" when it did not.
+	fallback string
 }
 
 func (l *requestLog) stage(name string, since time.Time) {
@@ -61,6 +63,9 @@ func (l *requestLog) emit(log *slog.Logger, err error) {
 	}
 	if l.code != "" {
 		attrs = append(attrs, slog.String("code", l.code))
+	}
+	if l.fallback != "" {
+		attrs = append(attrs, slog.String("fallback", l.fallback))
 	}
 	if l.failure != nil {
 		attrs = append(attrs, slog.String("cause", causeOf(l.failure)))

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -24,6 +25,10 @@ type Plan struct {
 	// Limits apply to this request: the file's, with the overrides of the
 	// rules that matched (later rules win).
 	Limits actions.Limits
+	// Fallback says why the answer is settings.fallback put through this
+	// plan instead of the original: a rule with on_error: fallback could
+	// not be evaluated. "" normally.
+	Fallback string
 }
 
 // PlanStep is one action with its parameters resolved for the request.
@@ -136,9 +141,12 @@ func (rs *RuleSet) evaluate(req *Request, trace *Trace) (*Plan, error) {
 		if r.when != nil {
 			out, err := machine.Run(r.when, env.vars)
 			if err != nil {
-				if r.SkipOnError {
+				if r.OnError == OnErrorSkip || r.OnError == OnErrorFallback {
 					if trace != nil {
 						trace.Rules = append(trace.Rules, RuleTrace{Name: r.Name, Skipped: "error", Error: firstLine(err)})
+					}
+					if r.OnError == OnErrorFallback && plan.Fallback == "" {
+						plan.Fallback = fmt.Sprintf("rule %q: condition failed: %s", r.Name, firstLine(err))
 					}
 					continue
 				}

@@ -9,6 +9,7 @@ package rules
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -23,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/opaprules/opaprules/actions"
+	"github.com/opaprules/opaprules/internal/imageio"
 )
 
 // MaxFileSize is the largest rules file accepted. Real files are a few KB;
@@ -56,8 +58,53 @@ type Settings struct {
 	// X-Forwarded-For entries are believed: ip is the rightmost entry not
 	// in them (see docs/security.md).
 	TrustedProxies []string `yaml:"trusted_proxies" doc:"networks (CIDR, or single addresses) of your own proxies in front of OSS: ip skips their X-Forwarded-For entries from the right, and X-Real-Ip is believed only from them"`
+	// Fallback is the picture answered instead of an error for a picture
+	// that is missing or cannot be decoded; nil for none.
+	Fallback *Fallback `yaml:"fallback" doc:"a picture answered instead of an error when an image's original is missing or cannot be decoded, or a rule with on_error: fallback cannot be evaluated"`
 
 	trusted []netip.Prefix
+}
+
+// Fallback is settings.fallback: the picture that stands in for a missing
+// or broken original, put through the request's plan like the original
+// would have been.
+type Fallback struct {
+	Key          string `yaml:"key" doc:"object key of the picture, read from the bucket when it is needed"`
+	File         string `yaml:"file" template:"false" doc:"path of a picture shipped with the deployment, read when the rules load"`
+	Status       int    `yaml:"status" enum:"200,404" doc:"status of the answer: 200 (default) or 404"`
+	CacheControl string `yaml:"cache_control" doc:"Cache-Control of the answer (default: error_cache_control_4xx), so a CDN soon asks again for the real picture"`
+
+	data []byte // File's content
+}
+
+// Data is the content of File, read when the rules loaded; nil for Key.
+func (f *Fallback) Data() []byte { return f.data }
+
+// maxFallbackBytes bounds a fallback file: a placeholder, not a photo.
+const maxFallbackBytes = 8 << 20
+
+// load checks the fallback and reads its file.
+func (f *Fallback) load() error {
+	if (f.Key == "") == (f.File == "") {
+		return errors.New("set exactly one of key and file")
+	}
+	if f.File == "" {
+		return nil
+	}
+	st, err := os.Stat(f.File)
+	if err != nil {
+		return fmt.Errorf("file: %v", err)
+	}
+	if !st.Mode().IsRegular() || st.Size() > maxFallbackBytes {
+		return fmt.Errorf("file: %s is not a regular file of at most 8 MiB", f.File)
+	}
+	if f.data, err = os.ReadFile(f.File); err != nil {
+		return fmt.Errorf("file: %v", err)
+	}
+	if imageio.Sniff(f.data) == "" {
+		return fmt.Errorf("file: %s is not a picture in a format the handler reads", f.File)
+	}
+	return nil
 }
 
 // Trusted reports the parsed trusted_proxies.
@@ -90,6 +137,13 @@ func DefaultSettings() Settings {
 	}
 }
 
+// What a rule's on_error says.
+const (
+	OnErrorFail     = "fail"
+	OnErrorSkip     = "skip"
+	OnErrorFallback = "fallback"
+)
+
 // Rule is one compiled rule.
 type Rule struct {
 	Name         string
@@ -98,9 +152,13 @@ type Rule struct {
 	When         string // the condition's source, "" for always
 	AccessPoints []string
 	Final        bool
-	SkipOnError  bool
-	Limits       actions.Limits // overrides; zero fields are not overridden
-	Steps        []*Step
+	// OnError is what a runtime error in the condition does: OnErrorFail
+	// (400, the default), OnErrorSkip (the rule does not match) or
+	// OnErrorFallback (it does not match, and the answer is
+	// settings.fallback put through the rest of the plan).
+	OnError string
+	Limits  actions.Limits // overrides; zero fields are not overridden
+	Steps   []*Step
 
 	when        *vm.Program
 	conjuncts   []*conjunct // top-level && parts, for explaining a false condition
@@ -272,6 +330,12 @@ func (l *loader) compileFile(root *yaml.Node, rs *RuleSet) {
 			} else {
 				set.trusted = trusted
 			}
+			if set.Fallback != nil {
+				if err := set.Fallback.load(); err != nil {
+					l.errorf(p.value, "", "settings.fallback: %v", err)
+				}
+				l.checkHeaderValue(p.value, "settings.fallback.cache_control", set.Fallback.CacheControl)
+			}
 			rs.Settings = set
 		case "rules":
 			rulesNode = l.resolve(p.value)
@@ -279,6 +343,13 @@ func (l *loader) compileFile(root *yaml.Node, rs *RuleSet) {
 			l.errorf(p.key, "", "unknown top-level key %q%s", p.key.Value, suggest(p.key.Value, []string{"version", "limits", "settings", "rules"}))
 		}
 	}
+	defer func() {
+		if rs.Settings.Fallback == nil {
+			for _, rn := range l.fallbackNodes {
+				l.errorf(rn.node, rn.rule, "on_error: fallback needs settings.fallback, the picture to answer with")
+			}
+		}
+	}()
 	if !hasVersion {
 		l.errorf(root, "", "missing `version: 1`")
 	}
@@ -381,11 +452,14 @@ func (l *loader) compileRule(rn *yaml.Node) *Rule {
 			var s string
 			if l.decode(p.value, reflect.ValueOf(&s).Elem(), r.Name, "on_error") {
 				switch s {
-				case "fail", "":
-				case "skip":
-					r.SkipOnError = true
+				case "":
+				case OnErrorFail, OnErrorSkip, OnErrorFallback:
+					r.OnError = s
+					if s == OnErrorFallback {
+						l.fallbackNodes = append(l.fallbackNodes, ruleNode{r.Name, p.value})
+					}
 				default:
-					l.errorf(p.value, r.Name, "on_error: want fail or skip, got %q", s)
+					l.errorf(p.value, r.Name, "on_error: want fail, skip or fallback, got %q", s)
 				}
 			}
 		case "limits":

@@ -94,7 +94,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad limits", "version: 1\nlimits: {max_source_bytes: 10 lightyears}\nrules: []\n", []diag{{2, 28, "", "is not a byte size"}}},
 		{"schema-only check", "version: 1\nlimits: {max_frames: 0}\nrules: []\n", []diag{{2, 22, "", "schema: limits.max_frames: minimum"}}},
 		{"bad setting", "version: 1\nsettings: {error_cache_control_4xx: \"a\\nb\"}\nrules: []\n", []diag{{2, 11, "", "control character"}}},
-		{"on_error", head + "  - name: a\n    on_error: ignore\n    actions: [headers]\n", []diag{{4, 15, "a", "on_error: want fail or skip"}}},
+		{"on_error", head + "  - name: a\n    on_error: ignore\n    actions: [headers]\n", []diag{{4, 15, "a", "on_error: want fail, skip or fallback"}}},
 		{"rule memory budget", head + "  - name: a\n    limits: {memory_budget: 1GiB}\n    actions: [headers]\n", []diag{{4, 13, "a", "memory_budget: is process-wide"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkDiags(t, tc.src, tc.want, false) })

@@ -62,7 +62,7 @@ func SchemaDocument() map[string]any {
 			"when":          map[string]any{"type": []string{"string", "boolean"}, "description": "an expr condition (https://expr-lang.org); leave out to always match"},
 			"access_points": map[string]any{"type": "array", "items": map[string]any{"type": "string", "minLength": 1}, "description": "limit the rule to these access points (name or full alias)"},
 			"final":         map[string]any{"type": "boolean", "description": "stop evaluating rules after this one matches"},
-			"on_error":      map[string]any{"enum": []string{"fail", "skip"}, "description": "a runtime error in when fails the request (400) unless skip"},
+			"on_error":      map[string]any{"enum": []string{"fail", "skip", "fallback"}, "description": "a runtime error in when fails the request (400); skip: the rule does not match; fallback: it does not match and the answer is settings.fallback"},
 			"limits":        map[string]any{"$ref": "#/$defs/limits"},
 			"actions": map[string]any{
 				"anyOf": []any{

@@ -29,6 +29,14 @@ type loader struct {
 	ptrOf map[*yaml.Node]string
 	nodes map[string]*yaml.Node
 	seen  int
+	// fallbackNodes are the rules that say on_error: fallback, checked
+	// against settings once the whole file is read.
+	fallbackNodes []ruleNode
+}
+
+type ruleNode struct {
+	rule string
+	node *yaml.Node
 }
 
 func (l *loader) add(sev Severity, n *yaml.Node, rule, msg string) {
