@@ -139,7 +139,7 @@ func setupServe(env *Env, args []string) (*served, int) {
 	hs := newHTTPServer(mountPlayground(srv, pg))
 	fmt.Fprintf(env.Stderr, "opaprules serve: %s on http://%s, rules %s (%d rules), access point %q (alias %s)\n",
 		origin, endpoint, name, len(rs.Rules), *ap, srv.Alias(*ap))
-	fmt.Fprintf(env.Stderr, "playground API: http://%s/-/api/ (%s)\n", endpoint, playgroundMode(name, name == embeddedRulesName, *pgWrite))
+	fmt.Fprintf(env.Stderr, "playground: http://%s/-/playground (%s)\n", endpoint, playgroundMode(name, name == embeddedRulesName, *pgWrite))
 	if pg.OriginHasReservedPrefix() {
 		fmt.Fprintf(env.Stderr, "note: the origin has keys under -/, a prefix serve keeps for its own pages: read them through the alias, http://%s/%s/-/...\n", endpoint, srv.Alias(*ap))
 	}

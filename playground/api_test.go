@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -543,5 +544,44 @@ func TestDescribeBody(t *testing.T) {
 	describeBody(text, []byte(`{"a": "é"}`), 100)
 	if text.Text == nil || *text.Text != `{"a": "é"}` || !text.TextTruncated {
 		t.Errorf("%+v", text)
+	}
+}
+
+// The page and its assets come from serve alone: nothing in them names
+// another origin, and the page's policy would refuse it anyway.
+func TestPageIsSelfContained(t *testing.T) {
+	h := newHarness(t, nil)
+	status, ctype, body := h.do("GET", "/-/playground", "", nil)
+	if status != 200 || ctype != "text/html; charset=utf-8" {
+		t.Fatalf("%d %s", status, ctype)
+	}
+	resp, err := http.Get(h.ts.URL + "/-/playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "http") {
+		t.Errorf("policy %q", csp)
+	}
+	external := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}`)
+	for _, asset := range []string{"/-/playground", "/-/playground/app.js", "/-/playground/style.css"} {
+		status, _, b := h.do("GET", asset, "", nil)
+		if status != 200 || len(b) == 0 {
+			t.Errorf("%s: %d", asset, status)
+		}
+		for _, m := range external.FindAllString(string(b), -1) {
+			// The placeholder of the Headers box is an example, not a link.
+			if m != "https://shop.example.com" {
+				t.Errorf("%s names another origin: %s", asset, m)
+			}
+		}
+	}
+	for _, src := range regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(string(body), -1) {
+		if !strings.HasPrefix(src[1], "/-/playground/") && src[1] != "data:," {
+			t.Errorf("the page loads %s", src[1])
+		}
+	}
+	if status, _, b := h.do("GET", "/-/playground/", "", nil); status != 200 || !bytes.Equal(b, body) {
+		t.Errorf("/-/playground/: %d, not the page", status)
 	}
 }

@@ -109,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), runs: make(chan struct{}, concurrentRuns)}
 	s.results = newResultStore(maxResults, resultTTL, cfg.Now)
+	s.routePage()
 	s.mux.HandleFunc("GET /-/api/rules", s.getRules)
 	s.mux.HandleFunc("PUT /-/api/rules", s.saveRules)
 	s.mux.HandleFunc("POST /-/api/validate", s.validate)
