@@ -24,7 +24,7 @@ func init() {
 // into an open redirector.
 type Redirect struct {
 	Status       int      `yaml:"status" enum:"301,302,303" doc:"301, 302 (default) or 303"`
-	Location     string   `yaml:"location" required:"true" doc:"a path such as /thumbs/${ base }, or an absolute http(s) URL on an allowed host; may use ${ }"`
+	Location     string   `yaml:"location" required:"true" escape:"url" doc:"a path such as /thumbs/${ base }, or an absolute http(s) URL on an allowed host; may use ${ }: a value in the path is escaped as path segments (/ kept), one after ? as a query value"`
 	AllowedHosts []string `yaml:"allowed_hosts" doc:"hosts an absolute location may point to; *.example.com allows subdomains"`
 }
 
@@ -92,9 +92,36 @@ func (r *Redirect) hostAllowed(host string) bool {
 // Apply sets the status and Location; the body is empty.
 func (r *Redirect) Apply(_ context.Context, obj *Object) error {
 	obj.Status = r.Status
-	obj.Header.Set("Location", r.Location)
+	obj.Header.Set("Location", escapeUnsafe(r.Location))
 	obj.SetBody(nil, 0)
 	return nil
+}
+
+// escapeUnsafe percent-encodes what cannot stand in a URI: spaces and
+// every byte outside printable ASCII, bidi controls such as U+202E
+// included, so a location assembled inside one ${ } (which the template
+// cannot escape by position) still goes out as a URI. Interpolated values
+// arrive escaped already and pass unchanged.
+func escapeUnsafe(loc string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(loc); i++ {
+		c := loc[i]
+		if c > ' ' && c < 0x7f {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(loc)+16), loc[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return loc
+	}
+	return string(b)
 }
 
 // Interface guards (see docs/adding-an-action.md).

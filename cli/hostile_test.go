@@ -290,3 +290,27 @@ func TestHostileIdleConnections(t *testing.T) {
 	fmt.Fprintf(slow, "GET /docs/readme.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ")
 	closed(slow, bufio.NewReader(slow))
 }
+
+// Finding 10: a key's ?, # and bidi characters went raw into a redirect's
+// Location, becoming a query and a fragment.
+func TestHostileRedirectEscaping(t *testing.T) {
+	s := startServe(t, `version: 1
+rules:
+  - name: legacy-thumbnails
+    when: glob("thumbs/**")
+    actions:
+      - redirect: {status: 301, location: "/photos/${ base }?w=320"}
+`, nil, nil)
+	for path, want := range map[string]string{
+		"/thumbs/a%20b%3Fx%23y.jpg":         "/photos/a%20b%3Fx%23y.jpg?w=320",
+		"/thumbs/100%25.jpg":                "/photos/100%25.jpg?w=320",
+		"/thumbs/%E2%80%AEgpj.exe":          "/photos/%E2%80%AEgpj.exe?w=320",
+		"/thumbs/2024/cat.jpg":              "/photos/cat.jpg?w=320",
+		"/thumbs/a%20b%3Fx%23y%E2%80%AE.jpg": "/photos/a%20b%3Fx%23y%E2%80%AE.jpg?w=320",
+	} {
+		status, h, _ := s.do("GET", path, nil)
+		if status != 301 || h.Get("Location") != want {
+			t.Errorf("GET %s: %d Location %q, want 301 %q", path, status, h.Get("Location"), want)
+		}
+	}
+}

@@ -277,6 +277,9 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 		return nil, true
 	}
 	t := &template{source: n.Value}
+	if sf := s.params.Type.FieldByIndex(f.Index); sf.Tag.Get("escape") == "url" {
+		t.url = true
+	}
 	whole := len(segs) == 1 && segs[0].expr != ""
 	ok := true
 	for _, seg := range segs {

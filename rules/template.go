@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -106,6 +107,9 @@ func runeOffset(s string, byteOffset int) int {
 // template is a compiled parameter template.
 type template struct {
 	source string
+	// url is set for a parameter tagged escape:"url" (a redirect's
+	// location): each interpolated value is escaped for where it lands.
+	url bool
 	// whole is set when the value is exactly one ${ }; its result keeps its type.
 	whole *vm.Program
 	parts []templatePart
@@ -132,9 +136,33 @@ func (t *template) eval(machine *vm.VM, env *Env) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString(formatValue(v))
+		if t.url {
+			b.WriteString(escapeURLPart(b.String(), formatValue(v)))
+		} else {
+			b.WriteString(formatValue(v))
+		}
 	}
 	return b.String(), nil
+}
+
+// escapeURLPart escapes s for where it lands after the URL text before it:
+// in the path, every character but the unreserved ones, sub-delimiters, :
+// and @ is escaped in each /-separated segment (a key's / keeps its
+// meaning, its ?, #, % and spaces do not); after ?, as a query value; after
+// #, as a fragment. A key "a b?x#y.jpg" in "/photos/${ base }?w=1" becomes
+// /photos/a%20b%3Fx%23y.jpg?w=1, not a path, a query and a fragment.
+func escapeURLPart(before, s string) string {
+	switch {
+	case strings.ContainsRune(before, '#'):
+		return url.PathEscape(s)
+	case strings.ContainsRune(before, '?'):
+		return url.QueryEscape(s)
+	}
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
 }
 
 // formatValue is how an interpolated value reads inside a string.
