@@ -146,3 +146,29 @@ func TestFallbackLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// image.* reads the picture's header from the first bytes of the original,
+// which then still streams through whole.
+func TestImageFactsInConditions(t *testing.T) {
+	opaque := pngOf(t, 40, 20, color.NRGBA{1, 2, 3, 255})
+	clear := pngOf(t, 10, 30, color.NRGBA{1, 2, 3, 0})
+	e := newEnv(t, `rules:
+  - name: facts
+    when: image.format != "" || key endsWith ".txt"
+    actions: [{headers: {cache_control: "w=${ image.width },h=${ image.height },f=${ image.format },a=${ image.alpha },n=${ image.frames },o=${ image.orientation }"}}]
+`, map[string]string{"a.png": opaque, "b.png": clear, "c.txt": text})
+	for _, tc := range []struct{ path, want, body string }{
+		{"/a.png", "w=40,h=20,f=png,a=false,n=1,o=1", opaque},
+		{"/b.png", "w=10,h=30,f=png,a=true,n=1,o=1", clear},
+		{"/c.txt", "w=0,h=0,f=,a=false,n=0,o=0", text},
+	} {
+		r := e.get(tc.path)
+		if r.status != 200 || r.header.Get("Cache-Control") != tc.want || r.body != tc.body {
+			t.Errorf("%s: %d %q (body intact: %v), want %q", tc.path, r.status, r.header.Get("Cache-Control"), r.body == tc.body, tc.want)
+		}
+	}
+	// With a conditional, the passthrough asks the origin again.
+	if r := e.get("/a.png", "Range", "bytes=0-3"); r.status != 206 || r.body != opaque[:4] {
+		t.Errorf("range after a header read: %d %q", r.status, r.body)
+	}
+}

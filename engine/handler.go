@@ -267,16 +267,29 @@ func (inv *invocation) serve() error {
 	return inv.transform()
 }
 
-// 2. Read the original first, for its metadata, only when a condition or
-// template reads object.*: most rule sets never pay for it.
+// 2. Read the original first, for its metadata and its picture's header,
+// only when a condition or template reads object.* or image.*: most rule
+// sets never pay for it. The same read then serves the rest of the
+// request.
 func (inv *invocation) readMetadataFirst() error {
-	if inv.source == nil || inv.req.Object != nil || !inv.h.cfg.Rules.ReadsObject(inv.req.AccessPoint, inv.req.AccessPointAlias) {
+	if inv.source == nil {
+		return nil
+	}
+	object, image := inv.h.cfg.Rules.Reads(inv.req.AccessPoint, inv.req.AccessPointAlias)
+	object = object && inv.req.Object == nil
+	image = image && inv.req.Image == nil
+	if !object && !image {
 		return nil
 	}
 	if err := inv.openOrigin(nil); err != nil {
 		return err
 	}
-	inv.req.Object = inv.src.meta()
+	if object {
+		inv.req.Object = inv.src.meta()
+	}
+	if image {
+		inv.req.Image = inv.src.imageMeta()
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
 	"github.com/opaprules/opaprules/actions"
+	"github.com/opaprules/opaprules/internal/imageio"
 	"github.com/opaprules/opaprules/rules"
 )
 
@@ -81,6 +83,31 @@ func (o *originResponse) meta() *rules.ObjectMeta {
 			m.Meta[meta] = v[0]
 		}
 	}
+	return m
+}
+
+// headerBytes is how much of an original is looked at for image.*: the
+// header of any picture whose EXIF and colour profile are of a usual size.
+const headerBytes = 256 << 10
+
+// imageMeta reads the picture header at the start of the body, which
+// stays readable from its first byte. A body that is not a picture, or
+// whose header lies further in, reads as the zero ImageMeta but for the
+// format.
+func (o *originResponse) imageMeta() *rules.ImageMeta {
+	if ce := strings.TrimSpace(o.header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return &rules.ImageMeta{}
+	}
+	br := bufio.NewReaderSize(o.body, headerBytes)
+	head, _ := br.Peek(headerBytes)
+	o.body = readCloser{br, o.body}
+	m := &rules.ImageMeta{Format: imageio.Sniff(head)}
+	cfg, err := imageio.DecodeConfig(head)
+	if err != nil {
+		return m
+	}
+	m.Width, m.Height = cfg.Upright()
+	m.Frames, m.Alpha, m.Orientation = cfg.Frames, cfg.Alpha, cfg.Orientation
 	return m
 }
 

@@ -71,7 +71,7 @@ func testCase(ctx context.Context, h *engine.Handler, rs *rules.RuleSet, form ru
 			return "", err
 		}
 		// Rules that read object.* see what the run saw.
-		if rs.ReadsObject(req.AccessPoint, req.AccessPointAlias) {
+		if readsObject, _ := rs.Reads(req.AccessPoint, req.AccessPointAlias); readsObject {
 			if etag := ran.Header.Get("ETag"); etag != "" && ran.Plan != nil && !ran.Plan.Transforms() {
 				form.Object.ETag, c.Request.Object.ETag = etag, etag
 			}

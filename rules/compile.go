@@ -83,7 +83,6 @@ func (l *loader) compileWhen(r *Rule, n *yaml.Node) {
 	}
 	r.When = src
 	r.when = prog
-	r.readsObject = r.readsObject || readsObject(tree.Node)
 	r.uses |= usesIn(tree.Node)
 	r.conjuncts = splitConjuncts(src, tree.Node)
 	r.guard = guardOf(tree.Node)
@@ -229,18 +228,6 @@ type visitor func(ast.Node)
 
 func (v visitor) Visit(n *ast.Node) { v(*n) }
 
-// readsObject reports whether an expression reads object.*, so the handler
-// fetches metadata only for rule sets that need it.
-func readsObject(root ast.Node) bool {
-	found := false
-	walk(root, func(n ast.Node) {
-		if id, ok := n.(*ast.IdentifierNode); ok && (id.Value == "object" || id.Value == "$env") {
-			found = true
-		}
-	})
-	return found
-}
-
 // splitConjuncts lists the top-level && operands of a condition.
 func splitConjuncts(src string, root ast.Node) []*conjunct {
 	nodes := conjunctNodes(root)
@@ -296,7 +283,6 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 		tree, err := parser.Parse(seg.expr)
 		if err == nil {
 			ok = l.checkCalls(r, n, seg.offset, tree.Node) && ok
-			r.readsObject = r.readsObject || readsObject(tree.Node)
 			r.uses |= usesIn(tree.Node)
 		}
 		typ := exprType(prog)

@@ -33,10 +33,11 @@ const (
 	varIP          = "ip"
 	varNow         = "now"
 	varObject      = "object"
+	varImage       = "image"
 )
 
 // dataVars lists the per-request names, in the order of the uses bit set.
-var dataVars = []string{varKey, varDir, varBase, varExt, varBucket, varAccessPoint, varMethod, varQuery, varHeaders, varIP, varNow, varObject}
+var dataVars = []string{varKey, varDir, varBase, varExt, varBucket, varAccessPoint, varMethod, varQuery, varHeaders, varIP, varNow, varObject, varImage}
 
 // Helper function names. The double-underscore ones are what the compile
 // patch rewrites map reads into; operators never write them.
@@ -60,6 +61,7 @@ var envTypes = map[string]any{
 	varHeaders: map[string]string{},
 	varNow:     time.Time{},
 	varObject:  ObjectMeta{},
+	varImage:   ImageMeta{},
 
 	fnAccepts:   (func(mime string) bool)(nil),
 	fnGlob:      (func(pattern string) bool)(nil),
@@ -201,6 +203,13 @@ func (e *Env) fill(r *Request, u uses) {
 		e.vars[varObject] = ObjectMeta{}
 	} else {
 		delete(e.vars, varObject)
+	}
+	if u.has(varImage) && r.Image != nil {
+		e.vars[varImage] = *r.Image
+	} else if u.has(varImage) {
+		e.vars[varImage] = ImageMeta{}
+	} else {
+		delete(e.vars, varImage)
 	}
 }
 

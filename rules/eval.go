@@ -54,16 +54,18 @@ var exprPosSuffix = regexp.MustCompile(`\s*\(\d+:\d+\)$`)
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 
-// ReadsObject reports whether any rule that applies to the access point
-// reads object.* in a condition or template, so the handler knows to fetch
-// the origin's metadata before evaluating.
-func (rs *RuleSet) ReadsObject(accessPoint, alias string) bool {
+// Reads reports what the rules that apply to an access point read of the
+// original before a plan can be made: its metadata (object.*) and its
+// picture's header (image.*). The handler reads the original first only
+// for rule sets that do.
+func (rs *RuleSet) Reads(accessPoint, alias string) (object, image bool) {
 	for _, r := range rs.Rules {
-		if r.readsObject && r.appliesTo(accessPoint, alias) {
-			return true
+		if r.appliesTo(accessPoint, alias) {
+			object = object || r.uses.has(varObject)
+			image = image || r.uses.has(varImage)
 		}
 	}
-	return false
+	return object, image
 }
 
 func (r *Rule) appliesTo(accessPoint, alias string) bool {

@@ -205,7 +205,7 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
-func TestReadsObject(t *testing.T) {
+func TestReads(t *testing.T) {
 	rs := mustLoad(t, `
   - name: size
     access_points: [a]
@@ -218,10 +218,14 @@ func TestReadsObject(t *testing.T) {
     access_points: [c]
     when: ext == "jpg"
     actions: [headers]
+  - name: picture
+    access_points: [d]
+    when: image.width > 2000
+    actions: [headers]
 `)
-	for ap, want := range map[string]bool{"a": true, "b": true, "c": false} {
-		if got := rs.ReadsObject(ap, ""); got != want {
-			t.Errorf("ReadsObject(%s) = %v, want %v", ap, got, want)
+	for ap, want := range map[string][2]bool{"a": {true, false}, "b": {true, false}, "c": {false, false}, "d": {false, true}} {
+		if o, i := rs.Reads(ap, ""); o != want[0] || i != want[1] {
+			t.Errorf("Reads(%s) = %v, %v, want %v", ap, o, i, want)
 		}
 	}
 }

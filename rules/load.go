@@ -163,7 +163,6 @@ type Rule struct {
 	when        *vm.Program
 	conjuncts   []*conjunct // top-level && parts, for explaining a false condition
 	guard       *guard      // native pre-check of the condition, nil when none
-	readsObject bool
 	uses        uses // request names the rule's condition and templates read
 	terminal    bool // holds a deny or redirect
 	hasLimits   bool

@@ -24,8 +24,11 @@ type Request struct {
 	// Now is the request time; zero means time.Now().
 	Now time.Time
 	// Object is the origin object's metadata, nil when it was not fetched
-	// (RuleSet.ReadsObject says when it is needed).
+	// (RuleSet.Reads says when it is needed).
 	Object *ObjectMeta
+	// Image is what the original's picture header says, nil when it was
+	// not read (RuleSet.Reads says when it is needed).
+	Image *ImageMeta
 }
 
 // ObjectMeta is the origin object's metadata, `object` in expressions.
@@ -35,6 +38,21 @@ type ObjectMeta struct {
 	ETag         string            `expr:"etag"`
 	LastModified time.Time         `expr:"last_modified"`
 	Meta         map[string]string `expr:"meta"`
+}
+
+// ImageMeta is what the original's picture header says, `image` in
+// expressions: read from the first bytes of the original, never by
+// decoding it. A field the header does not give (or an original that is
+// not a picture) reads as its zero value.
+type ImageMeta struct {
+	// Width and Height are as displayed, EXIF orientation applied.
+	Width  int    `expr:"width"`
+	Height int    `expr:"height"`
+	Format string `expr:"format"` // jpeg, png, gif, webp, avif, bmp, tiff, heic; "" for none
+	Frames int    `expr:"frames"` // 1 for a still picture
+	Alpha  bool   `expr:"alpha"`  // the format stores transparency for this picture
+	// Orientation is the EXIF orientation, 1 (upright) to 8.
+	Orientation int `expr:"orientation"`
 }
 
 // ParseTarget splits a request target 'KEY?QUERY' as it appears in a URL

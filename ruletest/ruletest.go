@@ -50,6 +50,17 @@ type Request struct {
 	Now         string            `yaml:"now" doc:"request time, RFC 3339 or an HTTP date (default: now)"`
 	SignWith    string            `yaml:"sign_with" doc:"sign key and query with the key in this environment variable first, as the application would"`
 	Object      *Object           `yaml:"object" doc:"the origin object's metadata, for rules that read object.*"`
+	Image       *Image            `yaml:"image" doc:"what the original's picture header says, for rules that read image.*"`
+}
+
+// Image is what the original's picture header says.
+type Image struct {
+	Width       int    `yaml:"width" min:"0" doc:"as displayed"`
+	Height      int    `yaml:"height" min:"0" doc:"as displayed"`
+	Format      string `yaml:"format" doc:"jpeg, png, gif, webp, avif, bmp, tiff, heic"`
+	Frames      int    `yaml:"frames" min:"0" doc:"1 for a still picture (default 1)"`
+	Alpha       bool   `yaml:"alpha"`
+	Orientation int    `yaml:"orientation" min:"0" max:"8" doc:"EXIF orientation (default 1)"`
 }
 
 // Object is the origin object's metadata.
@@ -296,6 +307,9 @@ func (r Request) Build() (*rules.Request, error) {
 			return nil, fmt.Errorf("sign_with: %v", err)
 		}
 		_, req.RawQuery, _ = strings.Cut(signed, "?")
+	}
+	if i := r.Image; i != nil {
+		req.Image = &rules.ImageMeta{Width: i.Width, Height: i.Height, Format: i.Format, Frames: max(i.Frames, 1), Alpha: i.Alpha, Orientation: max(i.Orientation, 1)}
 	}
 	if o := r.Object; o != nil {
 		req.Object = &rules.ObjectMeta{Size: o.Size, ContentType: o.ContentType, ETag: o.ETag, Meta: o.Meta}

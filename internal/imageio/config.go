@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -27,6 +28,10 @@ type Config struct {
 	// Progressive is set for progressive JPEGs, which take about three
 	// times the memory of baseline ones to decode.
 	Progressive bool
+	// Alpha is set when the header says the picture stores transparency:
+	// PNG's colour type or a tRNS chunk, a GIF transparent index, WebP's
+	// alpha flag. JPEG has none; TIFF, BMP and AVIF report false.
+	Alpha bool
 }
 
 // Pixels is width × height × frames: what a full decode allocates, in pixels.
@@ -70,16 +75,19 @@ func DecodeConfig(data []byte) (cfg Config, err error) {
 	case PNG:
 		ic, err = png.DecodeConfig(r)
 		cfg.Orientation = Orientation(readPNGMeta(data).EXIF)
+		cfg.Alpha = pngHasAlpha(data)
 	case GIF:
 		ic, err = gif.DecodeConfig(r)
 		if err == nil {
 			cfg.Frames, err = countGIFFrames(data)
 		}
+		cfg.Alpha = gifHasTransparency(data)
 	case WebP:
 		var f *webp.Features
 		if f, err = webp.GetFeatures(r); err == nil {
 			ic = image.Config{Width: f.Width, Height: f.Height}
 			cfg.Frames = max(f.FrameCount, 1)
+			cfg.Alpha = f.HasAlpha
 		}
 		cfg.Orientation = Orientation(readWebPMeta(data).EXIF)
 	case BMP:
@@ -100,6 +108,46 @@ func DecodeConfig(data []byte) (cfg Config, err error) {
 	}
 	cfg.Width, cfg.Height = ic.Width, ic.Height
 	return cfg, nil
+}
+
+// pngHasAlpha reads the colour type from IHDR (4 and 6 carry alpha) and
+// looks for a tRNS chunk before the image data (a transparent palette
+// entry or colour key).
+func pngHasAlpha(data []byte) bool {
+	if len(data) < 26 {
+		return false
+	}
+	if ct := data[25]; ct == 4 || ct == 6 {
+		return true
+	}
+	for p := 8; p+8 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[p:]))
+		switch string(data[p+4 : p+8]) {
+		case "tRNS":
+			return true
+		case "IDAT", "IEND":
+			return false
+		}
+		if n < 0 || n > len(data) {
+			return false
+		}
+		p += 12 + n
+	}
+	return false
+}
+
+// gifHasTransparency looks for a graphic control extension that names a
+// transparent colour index, in any frame.
+func gifHasTransparency(data []byte) bool {
+	for i := 0; i+4 < len(data); i++ {
+		// 0x21 0xF9 0x04 flags: an extension introducer, the graphic
+		// control label and its fixed block size. Image data can hold the
+		// same bytes, so this may err towards alpha, never away from it.
+		if data[i] == 0x21 && data[i+1] == 0xF9 && data[i+2] == 4 && data[i+3]&1 != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverTo turns a panic in a third-party parser of untrusted bytes into

@@ -209,3 +209,30 @@ func FuzzDecode(f *testing.F) {
 		ReadMetadata(cfg.Format, data)
 	})
 }
+
+// The header says whether a picture stores transparency, for image.alpha
+// in conditions ("a PNG with alpha stays PNG").
+func TestConfigAlpha(t *testing.T) {
+	opaque, clear := photoLike(32, 24), photoLike(32, 24)
+	clear.Pix[3] = 0
+	paletted := image.NewPaletted(image.Rect(0, 0, 8, 8), color.Palette{color.NRGBA{0, 0, 0, 0}, color.NRGBA{255, 0, 0, 255}})
+	for _, tc := range []struct {
+		format string
+		img    image.Image
+		alpha  bool
+	}{
+		{PNG, opaque, false}, {PNG, clear, true}, {PNG, paletted, true},
+		{GIF, paletted, true}, {GIF, opaque, false},
+		{WebP, opaque, false}, {WebP, clear, true},
+		{JPEG, opaque, false}, {TIFF, opaque, false}, {BMP, opaque, false},
+	} {
+		data := mustEncode(t, &Image{Frames: []Frame{{Image: tc.img}}}, EncodeOptions{Format: tc.format})
+		cfg, err := DecodeConfig(data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.format, err)
+		}
+		if cfg.Alpha != tc.alpha {
+			t.Errorf("%s %T (alpha %v): header says alpha %v", tc.format, tc.img, tc.alpha, cfg.Alpha)
+		}
+	}
+}
