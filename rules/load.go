@@ -160,12 +160,12 @@ type Rule struct {
 	Limits  actions.Limits // overrides; zero fields are not overridden
 	Steps   []*Step
 
-	when        *vm.Program
-	conjuncts   []*conjunct // top-level && parts, for explaining a false condition
-	guard       *guard      // native pre-check of the condition, nil when none
-	uses        uses // request names the rule's condition and templates read
-	terminal    bool // holds a deny or redirect
-	hasLimits   bool
+	when      *vm.Program
+	conjuncts []*conjunct // top-level && parts, for explaining a false condition
+	guard     *guard      // native pre-check of the condition, nil when none
+	uses      uses        // request names the rule's condition and templates read
+	terminal  bool        // holds a deny or redirect
+	hasLimits bool
 }
 
 // Step is one compiled action of a rule.
