@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"os"
 	"sync"
 
 	"github.com/disintegration/imaging"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/opaprules/opaprules/internal/imageio"
+	"github.com/opaprules/opaprules/internal/safefile"
 )
 
 func init() {
@@ -175,14 +175,7 @@ func loadFont(name string) (*opentype.Font, error) {
 }
 
 func readLimited(path string, max int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s is %d bytes, over the limit of %s", path, st.Size(), ByteSize(max))
-	}
-	return os.ReadFile(path)
+	return safefile.ReadFile(path, max)
 }
 
 // decodeWatermark decodes a watermark image, upright, to NRGBA.

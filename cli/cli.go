@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/opaprules/opaprules/rules"
 )
 
 // Exit codes shared by every command.
@@ -142,11 +144,15 @@ const embeddedRulesName = "rules.yaml (embedded)"
 // working directory's rules.yaml, else the embedded default.
 func rulesSource(env *Env, name string) (string, []byte, error) {
 	if name != "" {
-		b, err := os.ReadFile(name)
+		b, err := rules.ReadFile(name)
 		return name, b, err
 	}
-	if b, err := os.ReadFile("rules.yaml"); err == nil {
+	b, err := rules.ReadFile("rules.yaml")
+	if err == nil {
 		return "rules.yaml", b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "rules.yaml", nil, err
 	}
 	if env.DefaultRules != nil {
 		return embeddedRulesName, env.DefaultRules, nil

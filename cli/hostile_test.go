@@ -314,3 +314,66 @@ rules:
 		}
 	}
 }
+
+// Finding 5: the CLI read rules and test files without a cap: `--rules
+// /dev/zero` grew to gigabytes, a FIFO blocked, and a sparse 1 GiB file
+// cost a gigabyte before the 1 MiB refusal. Every rules and test file goes
+// through one bounded reader now; each of these is refused at once.
+func TestHostileCLIFiles(t *testing.T) {
+	dir := t.TempDir()
+	sparse := filepath.Join(dir, "sparse.yaml")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(1 << 30)
+	f.Close()
+	fifo := filepath.Join(dir, "rules.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--rules", "/dev/zero", "--addr", "127.0.0.1:0"}, "not a regular file"},
+		{[]string{"serve", "--rules", fifo, "--addr", "127.0.0.1:0"}, "not a regular file"},
+		{[]string{"serve", "--rules", sparse, "--addr", "127.0.0.1:0"}, "over the limit of 1 MiB"},
+		{[]string{"dry-run", "--rules", "/dev/zero", "docs/readme.txt"}, "not a regular file"},
+		{[]string{"dry-run", "--rules", sparse, "docs/readme.txt"}, "over the limit of 1 MiB"},
+		{[]string{"validate", "/dev/zero"}, "not a regular file"},
+		{[]string{"validate", fifo}, "not a regular file"},
+		{[]string{"validate", sparse}, "over the limit of 1 MiB"},
+		{[]string{"test", fifo}, "not a regular file"},
+		{[]string{"test", sparse}, "over the limit of 1 MiB"},
+	} {
+		type out struct {
+			code           int
+			stdout, stderr string
+		}
+		done := make(chan out, 1)
+		go func() {
+			var stdout, stderr bytes.Buffer
+			code := Main(&Env{Stdout: &stdout, Stderr: &stderr, Getenv: os.Getenv}, tc.args)
+			done <- out{code, stdout.String(), stderr.String()}
+		}()
+		select {
+		case o := <-done:
+			if o.code != ExitFail || !strings.Contains(o.stdout+o.stderr, tc.want) {
+				t.Errorf("%v: exit %d, output %q, want exit 1 saying %q", tc.args, o.code, o.stdout+o.stderr, tc.want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%v: still running", tc.args)
+		}
+	}
+	// A rules.yaml in the working directory that cannot be read is an
+	// error, not a silent fall back to the embedded rules.
+	t.Chdir(dir)
+	if err := syscall.Mkfifo("rules.yaml", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "", "dry-run", "docs/readme.txt")
+	if code != ExitFail || !strings.Contains(stdout+stderr, "not a regular file") {
+		t.Errorf("dry-run with a FIFO rules.yaml: exit %d, %q", code, stdout+stderr)
+	}
+}

@@ -8,12 +8,9 @@
 package rules
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -25,6 +22,7 @@ import (
 
 	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/internal/imageio"
+	"github.com/opaprules/opaprules/internal/safefile"
 )
 
 // MaxFileSize is the largest rules file accepted. Real files are a few KB;
@@ -91,15 +89,9 @@ func (f *Fallback) load() error {
 	if f.File == "" {
 		return nil
 	}
-	st, err := os.Stat(f.File)
-	if err != nil {
-		return fmt.Errorf("file: %v", err)
-	}
-	if !st.Mode().IsRegular() || st.Size() > maxFallbackBytes {
-		return fmt.Errorf("file: %s is not a regular file of at most 8 MiB", f.File)
-	}
-	if f.data, err = os.ReadFile(f.File); err != nil {
-		return fmt.Errorf("file: %v", err)
+	var err error
+	if f.data, err = safefile.ReadFile(f.File, maxFallbackBytes); err != nil {
+		return fmt.Errorf("file: %v (a regular file of at most 8 MiB)", err)
 	}
 	if imageio.Sniff(f.data) == "" {
 		return fmt.Errorf("file: %s is not a picture in a format the handler reads", f.File)
@@ -199,17 +191,11 @@ func LoadFile(path string) (*RuleSet, error) {
 	return Load(path, data)
 }
 
-// ReadFile reads a rules file, refusing to read far past MaxFileSize (the
-// loader then reports the size with a position).
+// ReadFile reads a rules or rule-test file through the bounded reader
+// every such file goes through: a regular file of at most MaxFileSize,
+// checked before it is read (not /dev/zero, a FIFO or a sparse gigabyte).
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var buf bytes.Buffer
-	_, err = buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
-	return buf.Bytes(), err
+	return safefile.ReadFile(path, MaxFileSize)
 }
 
 // Load compiles a rules file held in memory. On failure the error is a
