@@ -107,6 +107,9 @@ func main() {
 	case "decode":
 		n, _ := strconv.Atoi(arg(3))
 		err = decode(arg(2), max(n, 1))
+	case "avifcurve":
+		n, _ := strconv.Atoi(arg(5))
+		err = avifCurve(arg(2), arg(3), arg(4), max(n, 1))
 	case "compare":
 		if len(os.Args) < 4 {
 			usage()
@@ -136,7 +139,7 @@ func arg(i int) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases | photo W H OUT | decode INPUT N | compare SOURCE OUTPUT...")
+	fmt.Fprintln(os.Stderr, "usage: imagebench gen DIR | run CASE INPUT N | overlay OUT | filters INPUT N | cases | photo W H OUT | decode INPUT N | compare SOURCE OUTPUT... | avifcurve SOURCE SPEEDS QUALITIES RUNS")
 	os.Exit(2)
 }
 

@@ -71,6 +71,7 @@ func init() {
 	for j := 0; j < 4; j++ {
 		kOdd2[j] = fix(weight(2, 0, 2*j+1))
 	}
+	idct4K = newIDCT4Consts()
 }
 
 // clamp8 saturates to 0..255.

@@ -170,7 +170,7 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 		case 0:
 			idct8(&blk, c.pix[off:], c.stride)
 		case 1:
-			idct4(&blk, c.pix[off:], c.stride)
+			idct4x(&blk, c.pix[off:], c.stride)
 		case 2:
 			idct2(&blk, c.pix[off:], c.stride)
 		}
@@ -551,7 +551,7 @@ func (d *decoder) reconstruct() {
 				case 0:
 					idct8(&blk, c.pix[off:], c.stride)
 				case 1:
-					idct4(&blk, c.pix[off:], c.stride)
+					idct4x(&blk, c.pix[off:], c.stride)
 				case 2:
 					idct2(&blk, c.pix[off:], c.stride)
 				}

@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package jpegdec
+
+const haveIDCT4Vector = false
+
+func idct4AVX2(blk *[64]int32, dst *byte, stride int, k *idct4Consts) {
+	panic("idct4AVX2: no vector kernel on this architecture")
+}
