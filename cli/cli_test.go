@@ -203,6 +203,16 @@ func TestDryRun(t *testing.T) {
 			t.Errorf("dry-run %q: exit %d, want a usage error (2): %s", args, code, errOut)
 		}
 	}
+	// The headers the answer depends on: what the rules read, what convert
+	// negotiates on.
+	write(t, dir, "vary.yaml", "version: 1\nrules:\n  - name: r\n    when: headers.referer == \"x\"\n    actions: [{convert: {format: auto}}]\n")
+	code, out, _ = run(t, dir, "dry-run", "--rules", "vary.yaml", "--format", "json", "a.jpg", "-H", "Referer: x")
+	if code != 0 || !strings.Contains(out, `"vary": [
+    "Accept",
+    "Referer"
+  ]`) {
+		t.Errorf("vary:\n%s", out)
+	}
 	// Nothing matches: the plan is an empty list, never null.
 	code, out, _ = run(t, dir, "dry-run", "--format", "json", "nothing/here.bin")
 	if code != 0 || !strings.Contains(out, `"plan": []`) {

@@ -153,8 +153,11 @@ type dryRunResult struct {
 	Plan    []planOut         `json:"plan"`
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers"`
-	Error   *errorOut         `json:"error,omitempty"`
-	Result  *resultOut        `json:"result,omitempty"`
+	// Vary lists the request headers the answer depends on, whether or
+	// not the OPAP path forwards them as Vary.
+	Vary   []string   `json:"vary"`
+	Error  *errorOut  `json:"error,omitempty"`
+	Result *resultOut `json:"result,omitempty"`
 }
 
 type ruleOut struct {
@@ -189,7 +192,7 @@ type resultOut struct {
 
 // describe turns an engine result into dry-run's document.
 func describe(res *engine.LocalResult, head []byte) dryRunResult {
-	doc := dryRunResult{Rules: []ruleOut{}, Plan: []planOut{}, Status: res.Status, Headers: map[string]string{}}
+	doc := dryRunResult{Rules: []ruleOut{}, Plan: []planOut{}, Status: res.Status, Headers: map[string]string{}, Vary: append([]string{}, res.Vary...)}
 	if res.Trace != nil {
 		for _, t := range res.Trace.Rules {
 			doc.Rules = append(doc.Rules, ruleOut{t.Name, t.Matched, t.Skipped, t.FailedCondition, t.Error})
@@ -293,6 +296,9 @@ func printDryRun(w io.Writer, req *rules.Request, out dryRunResult) {
 	}
 	fmt.Fprintln(w, "\nresponse:")
 	fmt.Fprintf(w, "  status: %d %s\n", out.Status, http.StatusText(out.Status))
+	if len(out.Vary) > 0 {
+		fmt.Fprintf(w, "  vary: %s\n", strings.Join(out.Vary, ", "))
+	}
 	if out.Error != nil {
 		fmt.Fprintf(w, "  error: %s: %s\n", out.Error.Code, out.Error.Message)
 	}

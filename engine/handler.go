@@ -163,6 +163,8 @@ type invocation struct {
 	// fallback is why settings.fallback stands in for the original; "" when
 	// it does not.
 	fallback string
+	// vary collects the request headers the answer depends on.
+	vary *varySet
 
 	src   *originResponse // the original, once opened
 	plan  *rules.Plan
@@ -179,11 +181,20 @@ func (h *Handler) newInvocation(id string, req *rules.Request, lg *requestLog, t
 			l.key, l.accessPoint = req.Key, req.AccessPoint
 		}
 	})
-	inv := &invocation{h: h, id: id, req: req, log: lg}
+	inv := &invocation{h: h, id: id, req: req, log: lg, vary: &varySet{}}
+	if req != nil {
+		inv.vary.add(h.cfg.Rules.Vary(req.AccessPoint, req.AccessPointAlias)...)
+	}
 	inv.out = newResponder(func(r response) error {
 		t := time.Now()
 		defer func() { lg.stage("respond", t) }()
 		lg.set(func(l *requestLog) { l.status, l.bytesOut = r.status, r.size })
+		if v := inv.vary.header(); v != "" {
+			if r.header == nil {
+				r.header = http.Header{}
+			}
+			r.header.Set("Vary", v)
+		}
 		return to.send(r)
 	})
 	return inv
@@ -311,6 +322,7 @@ func (inv *invocation) makePlan() error {
 				l.actions = append(l.actions, s.Name)
 			}
 		})
+		inv.vary.add(varyOf(inv.plan, inv.actionRequest())...)
 		return nil
 	})
 }

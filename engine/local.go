@@ -14,7 +14,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -91,9 +90,7 @@ func (h *Handler) RunLocal(ctx context.Context, run LocalRun) (*LocalResult, err
 	inv.fetcher = run.Others
 	err := inv.run(ctx, nil)
 	res.Plan, res.Trace, res.Predicted = inv.plan, inv.trace, run.Object == ""
-	if inv.plan != nil {
-		res.Vary = varyOf(inv.plan, inv.actionRequest())
-	}
+	res.Vary = inv.vary.list()
 	lg.set(func(l *requestLog) {
 		for _, a := range l.stages {
 			res.Stages = append(res.Stages, Stage{a.Key, time.Duration(a.Value.Float64() * float64(time.Millisecond))})
@@ -283,20 +280,6 @@ func md5ETag(r io.Reader) (string, error) {
 		return "", err
 	}
 	return `"` + strings.ToUpper(hex.EncodeToString(h.Sum(nil))) + `"`, nil
-}
-
-// varyOf lists the request headers the plan's actions negotiate on, in
-// plan order, once each.
-func varyOf(plan *rules.Plan, req *actions.Request) []string {
-	var names []string
-	for _, s := range plan.Steps {
-		if v, ok := s.Action.(actions.Varier); ok {
-			if name, _ := v.Vary(req); name != "" && !slices.Contains(names, name) {
-				names = append(names, name)
-			}
-		}
-	}
-	return names
 }
 
 // contentType is what OSS would have stored: the type of the key's

@@ -228,3 +228,39 @@ rules:
 		t.Errorf("trace %+v", res.Trace)
 	}
 }
+
+// Vary names what the rules read and what the actions negotiate on; the
+// OPAP path forwards it only when settings.extra_forward_headers lists it.
+func TestVaryFromRules(t *testing.T) {
+	const rulesYAML = `
+rules:
+  - name: hotlink
+    when: headers.referer startsWith "https://evil/"
+    actions: [{deny: {status: 403}}]
+  - name: tenant
+    when: headers["X-Tenant"] == "a"
+    actions: [{headers: {cache_control: "private"}}]
+`
+	files := map[string]string{"a.txt": "hello"}
+	for _, forward := range []bool{false, true} {
+		head := ""
+		if forward {
+			head = "settings: {extra_forward_headers: [Vary]}\n"
+		}
+		e := newEnv(t, head+rulesYAML, files)
+		want := ""
+		if forward {
+			want = "Referer, X-Tenant"
+		}
+		for _, h := range [][]string{nil, {"Referer", "https://evil/x"}} {
+			if r := e.get("/a.txt", h...); r.header.Get("Vary") != want {
+				t.Errorf("forward %v, %v: status %d, Vary %q, want %q", forward, h, r.status, r.header.Get("Vary"), want)
+			}
+		}
+		req := &rules.Request{Key: "a.txt", Method: "GET", Header: http.Header{}}
+		res, err := e.handler.RunLocal(context.Background(), LocalRun{Request: req})
+		if err != nil || strings.Join(res.Vary, ", ") != "Referer, X-Tenant" {
+			t.Errorf("local run: Vary %q, %v", res.Vary, err)
+		}
+	}
+}

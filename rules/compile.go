@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"reflect"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 
@@ -84,6 +85,7 @@ func (l *loader) compileWhen(r *Rule, n *yaml.Node) {
 	r.When = src
 	r.when = prog
 	r.uses |= usesIn(tree.Node)
+	r.readHeaders(tree.Node)
 	r.conjuncts = splitConjuncts(src, tree.Node)
 	r.guard = guardOf(tree.Node)
 	if isConstant(tree.Node) {
@@ -228,6 +230,17 @@ type visitor func(ast.Node)
 
 func (v visitor) Visit(n *ast.Node) { v(*n) }
 
+// readHeaders notes the request headers an expression of the rule reads.
+func (r *Rule) readHeaders(root ast.Node) {
+	names, all := headersIn(root)
+	for _, n := range names {
+		if !slices.Contains(r.headers, n) {
+			r.headers = append(r.headers, n)
+		}
+	}
+	r.allHeaders = r.allHeaders || all
+}
+
 // splitConjuncts lists the top-level && operands of a condition.
 func splitConjuncts(src string, root ast.Node) []*conjunct {
 	nodes := conjunctNodes(root)
@@ -284,6 +297,7 @@ func (l *loader) compileTemplate(r *Rule, s *Step, f *actions.Param, n *yaml.Nod
 		if err == nil {
 			ok = l.checkCalls(r, n, seg.offset, tree.Node) && ok
 			r.uses |= usesIn(tree.Node)
+			r.readHeaders(tree.Node)
 		}
 		typ := exprType(prog)
 		exprStart := seg.offset + len([]rune(seg.expr)) - len([]rune(strings.TrimLeft(seg.expr, " \t")))

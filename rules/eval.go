@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/http"
 	"reflect"
 	"regexp"
 	"slices"
@@ -66,6 +67,31 @@ func (rs *RuleSet) Reads(accessPoint, alias string) (object, image bool) {
 		}
 	}
 	return object, image
+}
+
+// Vary lists the request headers whose values can change what the rules
+// make of a request through an access point: those the conditions and
+// templates of the rules that apply read, in canonical form and sorted,
+// or ["*"] when a rule reads headers by a name that is not written down.
+// A cache in front must keep answers apart by them; actions that
+// negotiate on a header (convert's Accept) add theirs per plan.
+func (rs *RuleSet) Vary(accessPoint, alias string) []string {
+	var out []string
+	for _, r := range rs.Rules {
+		if !r.appliesTo(accessPoint, alias) {
+			continue
+		}
+		if r.allHeaders {
+			return []string{"*"}
+		}
+		for _, h := range r.headers {
+			if c := http.CanonicalHeaderKey(h); !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (r *Rule) appliesTo(accessPoint, alias string) bool {

@@ -326,3 +326,46 @@ func TestConcurrentEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// Vary names every header a rule that applies reads, whether or not it
+// matched: a rule that did not match because of a header depends on it too.
+func TestVary(t *testing.T) {
+	rs := mustLoad(t, `
+  - name: hotlink
+    access_points: [a, b]
+    when: headers.referer != "" && !(headers["Referer"] startsWith "https://shop/")
+    actions: [deny]
+  - name: modern
+    access_points: [a]
+    when: accepts("image/webp") && "x-tenant" in headers
+    actions: [headers]
+  - name: by-ip
+    access_points: [c]
+    when: cidr(ip, "10.0.0.0/8")
+    actions: [deny]
+  - name: template
+    access_points: [d]
+    actions: [{headers: {cache_control: "${ headers['x-cache'] }"}}]
+  - name: whole-map
+    access_points: [e]
+    when: len(headers) > 3
+    actions: [deny]
+  - name: computed
+    access_points: [f]
+    when: headers[query.h] == "1"
+    actions: [deny]
+`)
+	for ap, want := range map[string][]string{
+		"a": {"Accept", "Referer", "X-Tenant"},
+		"b": {"Referer"},
+		"c": {"X-Forwarded-For", "X-Real-Ip"},
+		"d": {"X-Cache"},
+		"e": {"*"},
+		"f": {"*"},
+		"g": nil,
+	} {
+		if got := rs.Vary(ap, ""); !slices.Equal(got, want) {
+			t.Errorf("Vary(%s) = %q, want %q", ap, got, want)
+		}
+	}
+}

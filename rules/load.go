@@ -158,6 +158,11 @@ type Rule struct {
 	uses      uses        // request names the rule's condition and templates read
 	terminal  bool        // holds a deny or redirect
 	hasLimits bool
+	// headers are the request headers its condition and templates read, in
+	// lower case; allHeaders is set when they read headers by a name that
+	// is not written down.
+	headers    []string
+	allHeaders bool
 }
 
 // Step is one compiled action of a rule.

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"slices"
+
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -72,4 +74,53 @@ func usesIn(root ast.Node) uses {
 		u |= usesOf(id.Value)
 	})
 	return u
+}
+
+// headersIn returns the request headers an expression reads, in lower
+// case, from its parsed (unpatched) tree: headers.NAME, headers["Name"],
+// "name" in headers, accepts() (Accept) and ip (X-Forwarded-For and
+// X-Real-Ip). all is set when it reads headers in a way that names no
+// header (len(headers), headers[computed]), or the whole environment.
+func headersIn(root ast.Node) (names []string, all bool) {
+	named := map[*ast.IdentifierNode]bool{}
+	add := func(name string) {
+		name = lowerHeaderName(name)
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	walk(root, func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.MemberNode:
+			if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == varHeaders {
+				if prop, ok := n.Property.(*ast.StringNode); ok {
+					named[id] = true
+					add(prop.Value)
+				}
+			}
+		case *ast.BinaryNode:
+			if id, ok := n.Right.(*ast.IdentifierNode); ok && id.Value == varHeaders && n.Operator == "in" {
+				if s, ok := n.Left.(*ast.StringNode); ok {
+					named[id] = true
+					add(s.Value)
+				}
+			}
+		case *ast.CallNode:
+			if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == fnAccepts {
+				add("accept")
+			}
+		}
+	})
+	walk(root, func(n ast.Node) {
+		id, ok := n.(*ast.IdentifierNode)
+		switch {
+		case !ok:
+		case id.Value == "$env", id.Value == varHeaders && !named[id]:
+			all = true
+		case id.Value == varIP:
+			add("x-forwarded-for")
+			add("x-real-ip")
+		}
+	})
+	return names, all
 }
