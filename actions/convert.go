@@ -57,6 +57,7 @@ type Convert struct {
 	NotAboveSource  bool     `yaml:"not_above_source" doc:"never encode at a quality above the source JPEG's estimated own"`
 	Prefer          []string `yaml:"prefer" enum:"avif,webp" doc:"for format: auto, the modern formats to offer, in order of preference (default [avif, webp])"`
 	Lossless        bool     `yaml:"lossless" doc:"lossless webp or avif"`
+	Progressive     bool     `yaml:"progressive" doc:"write a progressive JPEG, which browsers show blurred first, then sharp (OSS IMG's interlace,1); same pixels as baseline"`
 	Speed           int      `yaml:"speed" min:"0" max:"10" doc:"avif encoder speed, 0 (smallest files, slowest) to 10 (default, fastest)"`
 	Background      Color    `yaml:"background" doc:"colour transparent pixels are flattened onto when the format has no alpha (jpeg); default white"`
 	KeepMetadata    []string `yaml:"keep_metadata" enum:"icc,copyright,exif,gps" doc:"metadata kept where the format can carry it (jpeg, png, webp): icc colour profile, copyright (EXIF Artist and Copyright), exif (all but GPS), gps (with exif); default [icc], [] strips everything"`
@@ -91,6 +92,7 @@ func (c *Convert) Apply(ctx context.Context, obj *Object) error {
 	out.Format = format
 	out.Quality = c.quality(obj.img)
 	out.Lossless = c.Lossless && (format == imageio.WebP || format == imageio.AVIF)
+	out.Progressive = c.Progressive
 	out.Speed = c.Speed
 	out.Background = c.Background.NRGBA
 	out.KeepMetadata = c.KeepMetadata

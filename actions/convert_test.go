@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"testing"
@@ -336,5 +337,24 @@ func TestConvertFormatsAreImageioFormats(t *testing.T) {
 	f, _ := ParamsOf(&Convert{}).Field("format")
 	if want := append(slices.Clone(imageio.Encodable), "auto", "keep"); !slices.Equal(f.Enum, want) {
 		t.Errorf("convert's format enum %v, imageio writes %v", f.Enum, want)
+	}
+}
+
+// progressive writes a progressive JPEG with the baseline file's pixels,
+// even where skip-if-larger would otherwise serve the baseline original.
+func TestConvertProgressive(t *testing.T) {
+	src := encode(t, "jpeg", photo(96, 64))
+	c := newConvert("jpeg")
+	c.Progressive = true
+	out, prog := run(t, object(src, ""), c)
+	cfg, err := imageio.DecodeConfig(out)
+	if err != nil || !cfg.Progressive {
+		t.Fatalf("progressive %v, err %v", cfg.Progressive, err)
+	}
+	base := newConvert("jpeg")
+	base.SkipIfLarger = false
+	_, baseline := run(t, object(src, ""), base)
+	if p := psnr(prog.Frames[0], baseline.Frames[0]); !math.IsInf(p, 1) {
+		t.Fatalf("progressive and baseline pixels differ: %.1f dB", p)
 	}
 }

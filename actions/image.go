@@ -29,6 +29,8 @@ type Output struct {
 	Quality int
 	// Lossless selects lossless WebP or AVIF.
 	Lossless bool
+	// Progressive writes a progressive JPEG.
+	Progressive bool
 	// Speed is the AVIF encoder's effort, 0..10; -1 is the default.
 	Speed int
 	// Background is what transparency is flattened onto for JPEG.
@@ -272,12 +274,13 @@ func (o *Object) encodeImage(ctx context.Context) error {
 		return err
 	}
 	enc, err := imageio.Encode(st.img, imageio.EncodeOptions{
-		Format:     format,
-		Quality:    st.out.Quality,
-		Lossless:   st.out.Lossless,
-		Speed:      st.out.Speed,
-		Background: st.out.Background,
-		Metadata:   st.outputMetadata(),
+		Format:      format,
+		Quality:     st.out.Quality,
+		Lossless:    st.out.Lossless,
+		Progressive: st.out.Progressive,
+		Speed:       st.out.Speed,
+		Background:  st.out.Background,
+		Metadata:    st.outputMetadata(),
 	})
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", format, err)
@@ -335,6 +338,9 @@ func (st *imageState) outputMetadata() imageio.Metadata {
 func (st *imageState) servesOriginal(format string, encodedSize int) bool {
 	if !st.out.SkipIfLarger || st.changed || format != st.cfg.Format || encodedSize <= len(st.src) {
 		return false
+	}
+	if st.out.Progressive && !st.cfg.Progressive {
+		return false // asked for a progressive file; the original is not one
 	}
 	keep := st.keeps
 	m := st.meta

@@ -98,7 +98,7 @@ func TestImageActionsLoadErrors(t *testing.T) {
 		{`convert: {format: jpeg, keep_metadata: [gps]}`, "list exif too"},
 		{`convert: {format: jpeg, quality: 101}`, "quality"},
 		{`watermark: {text: a, color: mauve}`, "color"},
-		{`watermark: {text: a, image: logo.png}`, "exactly one"},
+		{`watermark: {opacity: 1}`, "set text, image or file"},
 		{`watermark: {text: a, font: /no/such/font.ttf}`, "font"},
 		{`flip: {}`, "direction"},
 		{`adjust: {}`, "at least one"},

@@ -21,7 +21,8 @@ type Request struct {
 }
 
 // Fetcher reads another object of the same bucket, such as a watermark
-// image. The engine provides it; actions never talk to OSS themselves.
+// image. The engine provides it; actions never talk to OSS themselves. A
+// missing object is an error wrapping fs.ErrNotExist.
 type Fetcher interface {
 	Fetch(ctx context.Context, key string, maxBytes int64) ([]byte, error)
 }

@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"image"
 	"image/color"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/image/font/gofont/goregular"
 )
 
 var gray = color.NRGBA{100, 100, 100, 255}
@@ -194,7 +197,7 @@ func TestWatermarkFileAndScale(t *testing.T) {
 func TestWatermarkValidate(t *testing.T) {
 	for _, wm := range []Watermark{
 		{},
-		{Text: "a", Image: "b"},
+		{Image: "a", File: "b"},
 		{Text: "a", Size: 10, Scale: 0.2},
 		{Image: "b", Size: 10},
 	} {
@@ -224,4 +227,213 @@ func TestWatermarkEveryFrame(t *testing.T) {
 			t.Fatalf("frame %d has no watermark", i)
 		}
 	}
+}
+
+// Margins per axis, the middle row's offset, and OSS IMG's placement: an
+// image watermark lands exactly where the parameters say.
+func TestWatermarkPlacement(t *testing.T) {
+	const W, H = 200, 120
+	bg := solid(W, H, gray)
+	src := encode(t, "png", bg)
+	path := filepath.Join(t.TempDir(), "mark.png")
+	if err := os.WriteFile(path, encode(t, "png", solid(20, 10, red)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		position       string
+		mx, my, offset int
+		want           image.Rectangle
+	}{
+		{"south_east", 5, 30, 0, image.Rect(W-5-20, H-30-10, W-5, H-30)},
+		{"north_west", 0, 0, 0, image.Rect(0, 0, 20, 10)},
+		{"north", 50, 7, 0, image.Rect(90, 7, 110, 17)},
+		{"east", 3, 99, 20, image.Rect(W-3-20, 55+20, W-3, 65+20)},
+		{"west", 3, 99, -20, image.Rect(3, 55-20, 23, 65-20)},
+		{"center", 0, 0, 0, image.Rect(90, 55, 110, 65)},
+	} {
+		t.Run(tc.position, func(t *testing.T) {
+			wm := newWatermark()
+			wm.File, wm.Opacity, wm.Position = path, 1, tc.position
+			wm.MarginX, wm.MarginY, wm.OffsetY = tc.mx, tc.my, tc.offset
+			if err := wm.Prepare(); err != nil {
+				t.Fatal(err)
+			}
+			_, got := run(t, object(src, ""), wm)
+			if box, _ := changedBox(got.Frames[0], bg); box != tc.want {
+				t.Fatalf("changed %v, want %v", box, tc.want)
+			}
+		})
+	}
+}
+
+// Text and an image side by side: order, alignment and interval.
+func TestWatermarkTextAndImage(t *testing.T) {
+	const W, H = 300, 120
+	bg := solid(W, H, gray)
+	src := encode(t, "png", bg)
+	path := filepath.Join(t.TempDir(), "mark.png")
+	if err := os.WriteFile(path, encode(t, "png", solid(30, 60, red)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range []string{"image_first", "text_first"} {
+		for _, align := range []string{"top", "center", "bottom"} {
+			wm := newWatermark()
+			wm.File, wm.Text, wm.Size, wm.Opacity, wm.Position = path, "AB", 20, 1, "north_west"
+			wm.Order, wm.Align, wm.Interval, wm.Margin = order, align, 10, 0
+			wm.Color = Color{NRGBA: blue, Set: true}
+			if err := wm.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if err := wm.Prepare(); err != nil {
+				t.Fatal(err)
+			}
+			_, got := run(t, object(src, ""), wm)
+			m := got.Frames[0]
+			// Where the red picture is, and where the blue text is.
+			var pic, text image.Rectangle
+			for y := range H {
+				for x := range W {
+					c := nrgbaAt(m, x, y)
+					switch {
+					case c == red:
+						pic = pic.Union(image.Rect(x, y, x+1, y+1))
+					case c.B > 200 && c.R < 50:
+						text = text.Union(image.Rect(x, y, x+1, y+1))
+					}
+				}
+			}
+			if pic.Dx() != 30 || pic.Dy() != 60 || text.Empty() {
+				t.Fatalf("%s %s: picture %v, text %v", order, align, pic, text)
+			}
+			if (order == "image_first") != (pic.Max.X <= text.Min.X) {
+				t.Errorf("%s: picture %v, text %v", order, pic, text)
+			}
+			if gap := max(text.Min.X-pic.Max.X, pic.Min.X-text.Max.X); gap < 10 {
+				t.Errorf("%s %s: gap %d < interval 10", order, align, gap)
+			}
+			switch align {
+			case "top":
+				if pic.Min.Y != 0 || text.Min.Y > 8 {
+					t.Errorf("top: picture %v, text %v", pic, text)
+				}
+			case "bottom":
+				if pic.Max.Y != 60 || text.Max.Y < 50 {
+					t.Errorf("bottom: picture %v, text %v", pic, text)
+				}
+			case "center":
+				if c := (text.Min.Y + text.Max.Y) / 2; c < 22 || c > 38 {
+					t.Errorf("center: text %v, picture %v", text, pic)
+				}
+			}
+		}
+	}
+}
+
+// A shadow darkens pixels below and right of the text.
+func TestWatermarkShadow(t *testing.T) {
+	bg := solid(200, 80, color.NRGBA{255, 255, 255, 255})
+	src := encode(t, "png", bg)
+	wm := newWatermark()
+	wm.Text, wm.Size, wm.Opacity, wm.Position = "I", 40, 1, "center"
+	wm.Color = Color{NRGBA: color.NRGBA{255, 255, 255, 255}, Set: true}
+	_, plain := run(t, object(src, ""), wm)
+	if _, n := changedBox(plain.Frames[0], bg); n != 0 {
+		t.Fatalf("white on white changed %d pixels", n)
+	}
+	wm.Shadow = 0.8
+	_, shadowed := run(t, object(src, ""), wm)
+	box, n := changedBox(shadowed.Frames[0], bg)
+	if n < 20 {
+		t.Fatalf("the shadow changed %d pixels", n)
+	}
+	if c := nrgbaAt(shadowed.Frames[0], box.Min.X+box.Dx()/2, box.Min.Y+box.Dy()/2); c.R > 120 {
+		t.Fatalf("shadow pixel %v, want dark", c)
+	}
+}
+
+// Tiles with their own gaps; a tiny mark over a large image is refused
+// before it costs millions of draws.
+func TestWatermarkTileGaps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mark.png")
+	if err := os.WriteFile(path, encode(t, "png", solid(10, 10, red)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bg := solid(100, 50, gray)
+	wm := newWatermark()
+	wm.File, wm.Opacity, wm.Tile, wm.MarginX, wm.MarginY, wm.GapX, wm.GapY = path, 1, true, 0, 0, 5, 15
+	if err := wm.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	_, got := run(t, object(encode(t, "png", bg), ""), wm)
+	for _, p := range []image.Point{{0, 0}, {15, 0}, {30, 25}, {95, 25}} {
+		if c := nrgbaAt(got.Frames[0], p.X, p.Y); c != red {
+			t.Errorf("%v is %v, want a tile", p, c)
+		}
+	}
+	for _, p := range []image.Point{{12, 0}, {0, 12}, {0, 24}} {
+		if c := nrgbaAt(got.Frames[0], p.X, p.Y); c != gray {
+			t.Errorf("%v is %v, want a gap", p, c)
+		}
+	}
+	one := filepath.Join(t.TempDir(), "dot.png")
+	if err := os.WriteFile(one, encode(t, "png", solid(1, 1, red)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tiny := newWatermark()
+	tiny.File, tiny.Tile, tiny.GapX, tiny.GapY, tiny.Margin = one, true, 0, 0, 0
+	if err := tiny.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	err := applyErr(object(encode(t, "png", solid(400, 400, gray)), ""), tiny)
+	wantCode(t, err, 400, CodeInvalidArgument)
+}
+
+// Font files may be collections (.ttc), as CJK fonts are; a CJK font draws
+// the glyphs the Go fonts lack.
+func TestWatermarkFontCollection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "go.ttc")
+	if err := os.WriteFile(path, ttcOf(t, goregular.TTF), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := loadFont(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, err := f.GlyphIndex(nil, 'A'); err != nil || i == 0 {
+		t.Fatalf("glyph for A: %d %v", i, err)
+	}
+	if again, _ := loadFont(path); again != f {
+		t.Fatal("a font file was parsed twice")
+	}
+	const cjk = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+	if _, err := os.Stat(cjk); err != nil {
+		t.Skip("fonts-wqy-zenhei is not installed")
+	}
+	zen, err := loadFont(cjk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goreg, _ := loadFont("goregular")
+	for _, r := range "你好图片" {
+		if i, _ := zen.GlyphIndex(nil, r); i == 0 {
+			t.Errorf("wqy-zenhei has no glyph for %q", r)
+		}
+		if i, _ := goreg.GlyphIndex(nil, r); i != 0 {
+			t.Errorf("goregular has a glyph for %q", r)
+		}
+	}
+}
+
+// ttcOf wraps one TrueType font in a collection: a ttcf header, then the
+// font with its table offsets moved past the header.
+func ttcOf(t *testing.T, ttf []byte) []byte {
+	t.Helper()
+	const header = 16
+	out := append([]byte("ttcf\x00\x01\x00\x00\x00\x00\x00\x01\x00\x00\x00\x10"), ttf...)
+	n := int(binary.BigEndian.Uint16(ttf[4:]))
+	for i := range n {
+		p := header + 12 + 16*i + 8
+		binary.BigEndian.PutUint32(out[p:], binary.BigEndian.Uint32(out[p:])+header)
+	}
+	return out
 }

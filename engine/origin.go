@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -225,6 +226,9 @@ func (f fetcher) Fetch(ctx context.Context, key string, maxBytes int64) ([]byte,
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("fetching %q: %w", key, fs.ErrNotExist)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching %q: origin answered %s", key, resp.Status)
 	}
