@@ -15,6 +15,9 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// EC is OSS's fine-grained error code (0040-00000312), sent as <EC>
+	// when set: oss_process gives it where OSS documents one.
+	EC string
 	// Cause is kept for logs; it is never shown to the client.
 	Cause error
 }
@@ -50,6 +53,11 @@ const (
 	CodeMissingContentLength       = "MissingContentLength"
 	CodePreconditionFailed         = "PreconditionFailed"
 	CodeInvalidRange               = "InvalidRange"
+	// OSS IMG's codes for oss_process ("IMG error codes").
+	CodeMissingArgument = "MissingArgument"
+	CodeNoSuchStyle     = "NoSuchStyle"
+	CodeNotImplemented  = "NotImplemented"
+	CodeWatermarkError  = "WatermarkError"
 )
 
 // Errorf returns an *Error with the given status and code.

@@ -86,6 +86,9 @@ type imageState struct {
 	// stripped is set by a redaction: from then on only the colour profile
 	// may travel, whatever keep_metadata a later convert asks for.
 	stripped bool
+	// keepOrientation asks the first decode to leave EXIF-rotated pixels
+	// as stored, whichever action decodes (oss_process's auto-orient,0).
+	keepOrientation bool
 }
 
 // keeps reports whether the output may carry the named metadata.
@@ -140,6 +143,9 @@ func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, e
 	}
 	if err := o.checkSource(cfg); err != nil {
 		return nil, err
+	}
+	if o.img != nil && o.img.keepOrientation {
+		opts.keepOrientation = true
 	}
 	dopts := imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target, OrientAfterShrink: true}
 	release, err := acquireImageMemory(ctx, int64(o.Limits.MemoryBudget), imageio.MemoryEstimate(cfg, dopts))

@@ -9,16 +9,25 @@ import (
 	"github.com/opaprules/opaprules/actions"
 )
 
-// errorBody is OSS's error document.
+// errorBody is OSS's error document. EC and RecommendDoc, OSS's
+// fine-grained code and the troubleshooting page it links to ("Error
+// responses", https://www.alibabacloud.com/help/en/oss/user-guide/overview-14),
+// are sent when an action knows OSS's code for the case (oss_process).
 type errorBody struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	RequestID string   `xml:"RequestId"`
+	XMLName      xml.Name `xml:"Error"`
+	Code         string   `xml:"Code"`
+	Message      string   `xml:"Message"`
+	RequestID    string   `xml:"RequestId"`
+	EC           string   `xml:"EC,omitempty"`
+	RecommendDoc string   `xml:"RecommendDoc,omitempty"`
 }
 
 func renderError(e *actions.Error, requestID string) []byte {
-	b, err := xml.MarshalIndent(errorBody{Code: e.Code, Message: e.Message, RequestID: requestID}, "", "  ")
+	body := errorBody{Code: e.Code, Message: e.Message, RequestID: requestID, EC: e.EC}
+	if e.EC != "" {
+		body.RecommendDoc = "https://api.aliyun.com/troubleshoot?q=" + e.EC
+	}
+	b, err := xml.MarshalIndent(body, "", "  ")
 	if err != nil {
 		b = []byte("<Error><Code>InternalError</Code></Error>")
 	}

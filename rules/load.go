@@ -35,7 +35,9 @@ type RuleSet struct {
 	Version  int
 	Limits   actions.Limits
 	Settings Settings
-	Rules    []*Rule
+	// Styles are the file's named OSS IMG specs (top-level styles:).
+	Styles actions.Styles
+	Rules  []*Rule
 	// Warnings found while loading (unreachable rules, constant conditions).
 	Warnings []Diagnostic
 
@@ -327,10 +329,13 @@ func (l *loader) compileFile(root *yaml.Node, rs *RuleSet) {
 				l.checkHeaderValue(p.value, "settings.fallback.cache_control", set.Fallback.CacheControl)
 			}
 			rs.Settings = set
+		case "styles":
+			rs.Styles = l.compileStyles(p.value)
+			l.styles = rs.Styles
 		case "rules":
 			rulesNode = l.resolve(p.value)
 		default:
-			l.errorf(p.key, "", "unknown top-level key %q%s", p.key.Value, suggest(p.key.Value, []string{"version", "limits", "settings", "rules"}))
+			l.errorf(p.key, "", "unknown top-level key %q%s", p.key.Value, suggest(p.key.Value, []string{"version", "limits", "settings", "styles", "rules"}))
 		}
 	}
 	defer func() {
@@ -531,6 +536,7 @@ func (l *loader) compileStep(r *Rule, keyNode *yaml.Node, name string, paramsNod
 	path := name
 	ok = true
 	given := map[string]bool{}
+	valueNodes := map[string]*yaml.Node{} // for errors inside a value
 	if paramsNode = l.resolve(paramsNode); paramsNode != nil && !(paramsNode.Kind == yaml.ScalarNode && paramsNode.ShortTag() == "!!null") {
 		if paramsNode.Kind != yaml.MappingNode {
 			l.errorf(paramsNode, r.Name, "%s: parameters must be a mapping, got a %s", name, kindName(paramsNode))
@@ -545,6 +551,7 @@ func (l *loader) compileStep(r *Rule, keyNode *yaml.Node, name string, paramsNod
 			}
 			given[f.Name] = true
 			val := l.resolve(p.value)
+			valueNodes[f.Name] = val
 			if val.Kind == yaml.ScalarNode && val.ShortTag() == "!!str" && strings.Contains(val.Value, "${") {
 				tpl, isTpl := l.compileTemplate(r, step, f, val)
 				if tpl != nil {
@@ -580,9 +587,12 @@ func (l *loader) compileStep(r *Rule, keyNode *yaml.Node, name string, paramsNod
 		l.errorf(errNode, r.Name, "%s: %v", name, err)
 		return
 	}
+	if su, usesStyles := act.(actions.StyleUser); usesStyles {
+		su.UseStyles(l.styles)
+	}
 	if p, isPreparer := act.(actions.Preparer); isPreparer {
 		if err := p.Prepare(); err != nil {
-			l.errorf(errNode, r.Name, "%s: %v", name, err)
+			l.stepError(r, errNode, valueNodes, name, err)
 			return
 		}
 	}

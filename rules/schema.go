@@ -83,6 +83,12 @@ func SchemaDocument() map[string]any {
 			"version":  map[string]any{"const": 1},
 			"limits":   map[string]any{"$ref": "#/$defs/limits"},
 			"settings": map[string]any{"$ref": "#/$defs/settings"},
+			"styles": map[string]any{
+				"description":          "named OSS IMG specs, used as x-oss-process=style/NAME through oss_process",
+				"type":                 "object",
+				"propertyNames":        map[string]any{"pattern": `^[A-Za-z0-9_.-]{1,63}$`},
+				"additionalProperties": map[string]any{"type": "string", "pattern": `^(image|video)/`},
+			},
 			"rules": map[string]any{
 				"anyOf": []any{
 					map[string]any{"type": "null"},

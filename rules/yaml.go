@@ -32,6 +32,8 @@ type loader struct {
 	// fallbackNodes are the rules that say on_error: fallback, checked
 	// against settings once the whole file is read.
 	fallbackNodes []ruleNode
+	// styles are the file's OSS IMG styles, for the actions that name them.
+	styles actions.Styles
 }
 
 type ruleNode struct {

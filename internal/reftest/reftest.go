@@ -38,6 +38,8 @@ var Packages = map[string]string{
 	"heif-info":    "libheif-examples",
 	"ffmpeg":       "ffmpeg",
 	"ffprobe":      "ffmpeg",
+	"djpeg":        "libjpeg-turbo-progs",
+	"cjpeg":        "libjpeg-turbo-progs",
 }
 
 // Tool returns the path of a reference tool, skipping the test when it is
