@@ -15,7 +15,13 @@ type huffTable struct {
 	// fastAC, for AC tables only, decodes code and magnitude bits in one
 	// step when both fit in the lookahead: value<<8 | run<<4 | total length.
 	// 0 means "not available here" (also for EOB/ZRL, which have no value).
-	fastAC  [1 << lutBits]int32
+	fastAC [1 << lutBits]int32
+	// fastSeq, for AC tables in sequential scans, is fastAC that also
+	// takes the EOB (run 64, which ends the block) and ZRL (run 15, value
+	// 0) symbols: value<<11 | run<<4 | total length. Sequential blocks end
+	// in an EOB nearly always, and with it in the table the hot loop never
+	// leaves its fast path for it.
+	fastSeq [1 << lutBits]int32
 	maxcode [17]int32 // largest code of each length, -1 when none
 	valptr  [17]int32 // index of a length's first symbol minus its first code
 	vals    [256]uint8
@@ -49,12 +55,20 @@ func (h *huffTable) build(counts *[16]int, syms []byte, ac bool) error {
 						continue
 					}
 					r, s := int32(sym>>4), uint(sym&15)
-					if s == 0 || uint(l)+s > lutBits {
+					switch {
+					case sym == 0x00:
+						h.fastSeq[j] = 64<<4 | int32(l)
+						continue
+					case sym == 0xF0:
+						h.fastSeq[j] = 15<<4 | int32(l)
+						continue
+					case s == 0 || uint(l)+s > lutBits:
 						continue
 					}
 					m := (j >> (shift - s)) & (1<<s - 1)
 					v := extend(m, s)
 					h.fastAC[j] = v<<8 | r<<4 | int32(uint(l)+s)
+					h.fastSeq[j] = v<<11 | r<<4 | int32(uint(l)+s)
 				}
 			}
 		}

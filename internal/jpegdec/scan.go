@@ -184,7 +184,7 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 	bits, n := d.bits, d.nbits
 	buf := d.src.buf
-	for k := 1; k < 64; k++ {
+	for k := uint(1); k < 64; k++ {
 		if n < 32 {
 			// fill's fast path, inlined by hand: this is the hottest loop.
 			if p := d.src.pos; p+8 <= len(buf) {
@@ -199,15 +199,15 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 				bits, n = d.fillSlow(bits, n)
 			}
 		}
-		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
-			k += int(e>>4) & 15
+		if e := h.fastSeq[bits>>(64-lutBits)]; e != 0 {
+			k += uint(e>>4) & 127
 			l := uint(e & 15)
 			bits <<= l
 			n -= l
 			if k > 63 {
 				break
 			}
-			blk[unzig[k]] = (e >> 8) * q[k]
+			blk[unzig[k]&63] = (e >> 11) * q[k]
 			continue
 		}
 		var rs uint8
@@ -217,7 +217,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 		} else {
 			rs, bits, n = d.decodeHuff(h, bits, n)
 		}
-		r, s := int(rs>>4), uint(rs&15)
+		r, s := uint(rs>>4), uint(rs&15)
 		if s == 0 {
 			if r != 15 {
 				break
@@ -231,7 +231,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 		if k > 63 {
 			break
 		}
-		blk[unzig[k]] = v * q[k]
+		blk[unzig[k]&63] = v * q[k]
 	}
 	d.bits, d.nbits = bits, n
 }
@@ -256,8 +256,8 @@ func (d *decoder) skipAC(h *huffTable) {
 				bits, n = d.fillSlow(bits, n)
 			}
 		}
-		if e := h.fastAC[bits>>(64-lutBits)]; e != 0 {
-			k += int(e>>4) & 15
+		if e := h.fastSeq[bits>>(64-lutBits)]; e != 0 {
+			k += int(e>>4) & 127
 			l := uint(e & 15)
 			bits <<= l
 			n -= l
