@@ -29,6 +29,7 @@ const (
 	EnvRegion      = "OPAPRULES_REGION"       // signing region; default: the function's region
 	EnvRouteScheme = "OPAPRULES_ROUTE_SCHEME" // scheme for outputRoute, default http (DefaultRouteScheme)
 	EnvLogEvent    = "OPAPRULES_LOG_EVENT"    // 1: log each raw event, secrets masked
+	EnvAccessPoint = "OPAPRULES_ACCESS_POINT" // the access point direct HTTP requests count as
 )
 
 // DefaultRouteScheme is how Function Compute reaches outputRoute unless
@@ -117,6 +118,9 @@ func (f *Function) Handler(inst Instance) (*Handler, error) {
 			RouteScheme: cmp.Or(os.Getenv(EnvRouteScheme), DefaultRouteScheme),
 			HTTPClient:  f.HTTPClient,
 			LogEvent:    os.Getenv(EnvLogEvent) == "1",
+			// Rules scoped with access_points see direct requests as
+			// coming through this one.
+			HTTPAccessPoint: os.Getenv(EnvAccessPoint),
 		})
 	})
 	return f.handler, f.handlerErr
@@ -129,6 +133,17 @@ func (f *Function) Invoke(ctx context.Context, event []byte, creds Credentials, 
 		return err
 	}
 	return h.Invoke(ctx, event, creds)
+}
+
+// ServeHTTP answers a client's direct request (HTTP trigger, custom
+// domain) with the instance's Handler.
+func (f *Function) ServeHTTP(ctx context.Context, w http.ResponseWriter, r *http.Request, creds Credentials, inst Instance) error {
+	h, err := f.Handler(inst)
+	if err != nil {
+		http.Error(w, "the function cannot start: see its log", http.StatusInternalServerError)
+		return err
+	}
+	return h.ServeHTTP(ctx, w, r, creds, r.Header.Get("x-fc-request-id"))
 }
 
 // StartFC serves Function Compute invocations in the go1 runtime until the

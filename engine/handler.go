@@ -36,8 +36,8 @@ type Config struct {
 	Bucket   string
 	Endpoint string
 	Region   string
-	// RouteScheme is how outputRoute is reached: "https" (default) or
-	// "http" (the local server).
+	// RouteScheme is how outputRoute is reached: DefaultRouteScheme
+	// (http, as every official sample does) unless set.
 	RouteScheme string
 	// HTTPClient carries every origin read and WriteGetObjectResponse;
 	// keeping one lets connections be reused across invocations.
@@ -47,6 +47,10 @@ type Config struct {
 	DeadlineMargin time.Duration
 	// LogEvent logs each raw event, secrets masked (OPAPRULES_LOG_EVENT=1).
 	LogEvent bool
+	// HTTPAccessPoint is the access point requests through the HTTP front
+	// door (ServeHTTP) count as, for rules scoped with access_points; ""
+	// for none (OPAPRULES_ACCESS_POINT).
+	HTTPAccessPoint string
 }
 
 // Handler serves invocations. It is safe for concurrent use.
@@ -65,7 +69,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.RouteScheme == "" {
-		cfg.RouteScheme = "https"
+		cfg.RouteScheme = DefaultRouteScheme
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = DefaultHTTPClient()
@@ -229,9 +233,9 @@ func (inv *invocation) run(ctx context.Context, decodeErr error) error {
 			}
 		}()
 		err := decodeErr
-		if err != nil {
+		if _, ok := actions.AsError(err); err != nil && !ok {
 			err = &actions.Error{Status: 400, Code: actions.CodeMalformedEvent, Message: err.Error(), Cause: err}
-		} else {
+		} else if err == nil {
 			err = inv.serve()
 		}
 		if why := inv.fallbackFor(err); why != "" {

@@ -106,11 +106,24 @@ func ListenAddr(getenv func(string) string) string {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := cmp.Or(r.Header.Get(HeaderControlPath), r.URL.Path)
+	// FC names the kind of call in x-fc-control-path. Without it (an
+	// emulator, or a web function's plain request), POST /invoke and POST
+	// /initialize are calls, and anything else is a client's request
+	// through an HTTP trigger or custom domain.
+	path := r.Header.Get(HeaderControlPath)
+	if path == "" {
+		path = "/http-invoke"
+		if r.Method == http.MethodPost && (r.URL.Path == "/invoke" || r.URL.Path == "/initialize") {
+			path = r.URL.Path
+		}
+	}
 	switch path {
 	case "/invoke", "/initialize":
+	case "/http-invoke":
+		s.httpInvoke(w, r)
+		return
 	default:
-		s.fail(w, http.StatusNotFound, "NotFound", fmt.Sprintf("this runtime serves event invocations (/invoke) and the initializer (/initialize), not %q", path))
+		s.fail(w, http.StatusNotFound, "NotFound", fmt.Sprintf("this runtime serves event invocations (/invoke), HTTP requests (/http-invoke) and the initializer (/initialize), not %q", path))
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -177,6 +190,26 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set(HeaderStatus, "200")
 	w.WriteHeader(http.StatusOK)
+}
+
+// httpInvoke answers a client's request that came through an HTTP trigger
+// or a custom domain: the same rules, the answer in the HTTP response
+// itself (engine.Handler.ServeHTTP).
+func (s *Server) httpInvoke(w http.ResponseWriter, r *http.Request) {
+	rid := r.Header.Get(HeaderRequestID)
+	s.line("FC Invoke Start RequestId: %s", rid)
+	defer s.line("FC Invoke End RequestId: %s", rid)
+	ctx := r.Context()
+	if dl, ok := Deadline(r.Header, time.Now()); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	if err := s.fn.ServeHTTP(ctx, w, r, Credentials(r.Header), Instance(r.Header)); err != nil {
+		// The client may have had a truncated answer; nothing more can be
+		// sent on this response.
+		s.logger.Error("HTTP request failed", "fc_request_id", rid, "error", err.Error())
+	}
 }
 
 // fail answers FC with a failed invocation: the status, x-fc-status 404 and

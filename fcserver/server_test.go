@@ -269,7 +269,9 @@ func TestControlPaths(t *testing.T) {
 		{"event that is not JSON", "/invoke", "", `not json`, "POST", 404, "404", "outputRoute"},
 		{"event too large", "/invoke", "/invoke", strings.Repeat("x", MaxEventBytes+1), "POST", 404, "404", "EventTooLarge"},
 		{"GET", "/invoke", "/invoke", "", "GET", 405, "404", "takes POST"},
-		{"HTTP trigger not served", "/photos/a.jpg", "/http-invoke", "", "GET", 404, "404", "/http-invoke"},
+		{"HTTP request, denied by the rules", "/private/p.txt", "/http-invoke", "", "GET", 404, "", "<Code>NoSuchKey</Code>"},
+		{"HTTP request without a control path", "/private/p.txt", "", "", "GET", 404, "", "<Code>NoSuchKey</Code>"},
+		{"unknown control path", "/a", "/nope", "", "POST", 404, "404", "/nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, h, body := post(tc.path, tc.control, tc.body, tc.method)
@@ -322,5 +324,39 @@ func TestListenAddr(t *testing.T) {
 		if got := ListenAddr(func(k string) string { return tc.env[k] }); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.env, got, tc.want)
 		}
+	}
+}
+
+// A client's request through an HTTP trigger runs the same rules and reads
+// the original from the bucket with the credentials FC passes, and is
+// answered in the HTTP response itself.
+func TestHTTPTrigger(t *testing.T) {
+	w := newWorld(t, goodCreds, 0)
+	t.Setenv("OPAPRULES_BUCKET", localoss.DefaultBucket)
+	t.Setenv("OPAPRULES_ENDPOINT", w.ossURL)
+	get := func(path, secret string) (int, http.Header, string) {
+		req, _ := http.NewRequest(http.MethodGet, w.fcURL+path, nil)
+		req.Header.Set("x-fc-request-id", "http-"+path)
+		req.Header.Set("x-fc-access-key-id", testAK)
+		req.Header.Set("x-fc-access-key-secret", secret)
+		req.Header.Set("x-fc-security-token", testSTS)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	status, h, body := get("/a.txt?dl=1", testSK)
+	if status != 200 || body != "line one\n" || h.Get("Content-Disposition") != `attachment; filename="a.txt"` || h.Get("x-fc-status") != "" {
+		t.Errorf("GET: %d %v %q", status, h, body)
+	}
+	// The original is read with the request's own credentials.
+	if status, _, body := get("/a.txt", "wrong"); status != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Errorf("wrong credentials: %d %s", status, body)
+	}
+	if out := w.stdout.String(); !strings.Contains(out, "FC Invoke Start RequestId: http-/a.txt?dl=1") || !strings.Contains(out, "FC Invoke End RequestId: http-/a.txt?dl=1") {
+		t.Errorf("no FC log lines for the HTTP request in:\n%s", out)
 	}
 }
