@@ -2,6 +2,7 @@ package actions
 
 import (
 	"encoding"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -397,4 +398,43 @@ func AnTypeName(t reflect.Type) string {
 	default:
 		return "a " + n
 	}
+}
+
+// ParamValue is one parameter with the value an action holds, for showing
+// a resolved plan (dry-run, the playground).
+type ParamValue struct {
+	Name  string
+	Value any
+}
+
+// Values lists the parameters of a, a pointer to a parameter struct, by
+// their YAML names in declaration order, with their values.
+func Values(a any) []ParamValue {
+	v := reflect.ValueOf(a).Elem()
+	fields := ParamsOf(a).Fields
+	out := make([]ParamValue, len(fields))
+	for i, f := range fields {
+		out[i] = ParamValue{f.Name, v.FieldByIndex(f.Index).Interface()}
+	}
+	return out
+}
+
+// FormatValue writes a parameter's value as an operator would read it:
+// strings bare ("" when empty), types that name themselves by their
+// String or MarshalText, anything else as JSON.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return `""`
+		}
+		return x
+	case fmt.Stringer:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

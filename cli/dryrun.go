@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -249,12 +248,10 @@ func (w *headWriter) Write(p []byte) (int, error) {
 // describeStep lists an action's parameters by their YAML names with the
 // values this request resolved them to.
 func describeStep(s rules.PlanStep) planOut {
-	p := actions.ParamsOf(s.Action)
-	v := reflect.ValueOf(s.Action).Elem()
 	out := planOut{Action: s.Name, Rule: s.Rule, Params: map[string]any{}}
-	for _, f := range p.Fields {
-		out.Params[f.Name] = v.FieldByIndex(f.Index).Interface()
-		out.order = append(out.order, f.Name)
+	for _, p := range actions.Values(s.Action) {
+		out.Params[p.Name] = p.Value
+		out.order = append(out.order, p.Name)
 	}
 	return out
 }
@@ -291,7 +288,7 @@ func printDryRun(w io.Writer, req *rules.Request, out dryRunResult) {
 	for i, p := range out.Plan {
 		fmt.Fprintf(w, "  %d. %s (rule %s)\n", i+1, p.Action, p.Rule)
 		for _, name := range p.order {
-			fmt.Fprintf(w, "       %s: %s\n", name, formatParam(p.Params[name]))
+			fmt.Fprintf(w, "       %s: %s\n", name, actions.FormatValue(p.Params[name]))
 		}
 	}
 	fmt.Fprintln(w, "\nresponse:")
@@ -321,21 +318,4 @@ func printDryRun(w io.Writer, req *rules.Request, out dryRunResult) {
 			fmt.Fprintf(w, "  size: %d×%d\n", r.Width, r.Height)
 		}
 	}
-}
-
-func formatParam(v any) string {
-	switch x := v.(type) {
-	case string:
-		if x == "" {
-			return `""`
-		}
-		return x
-	case fmt.Stringer:
-		return x.String()
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }

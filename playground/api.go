@@ -13,7 +13,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -415,28 +414,10 @@ func headerName(k string) string {
 // values this request resolved them to.
 func describeStep(st rules.PlanStep) stepOut {
 	out := stepOut{Rule: st.Rule, Action: st.Name, Params: []field{}}
-	v := reflect.ValueOf(st.Action).Elem()
-	for _, f := range actions.ParamsOf(st.Action).Fields {
-		out.Params = append(out.Params, field{f.Name, formatParam(v.FieldByIndex(f.Index).Interface())})
+	for _, p := range actions.Values(st.Action) {
+		out.Params = append(out.Params, field{p.Name, actions.FormatValue(p.Value)})
 	}
 	return out
-}
-
-func formatParam(v any) string {
-	switch x := v.(type) {
-	case string:
-		if x == "" {
-			return `""`
-		}
-		return x
-	case fmt.Stringer:
-		return x.String()
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 // describeOriginal says what the origin holds under key; nil when nothing.
