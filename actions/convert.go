@@ -21,7 +21,9 @@ func init() {
 			"alpha, and the source format (or JPEG). The accepted formats feed the derived ETag, so " +
 			"different bytes never share an ETag; behind a CDN, key the cache on Accept.\n\n" +
 			"Sources may be JPEG (baseline and progressive, any subsampling, CMYK), PNG, GIF " +
-			"(animated), WebP (animated), BMP, TIFF and AVIF; the format is sniffed from the bytes. " +
+			"(animated), WebP (animated), BMP, TIFF, AVIF and HEIC (read, not written: without " +
+			"convert a HEIC goes out as JPEG); the format is sniffed from the bytes " +
+			"([sources.md](sources.md)). " +
 			"Animations keep every frame through resize, crop, watermark, flip, rotate and adjust; " +
 			"only GIF and WebP output keep the animation, other formats write the first frame. " +
 			"Outputs carry no EXIF or GPS unless `keep_metadata` asks for them.\n\n" +
@@ -185,8 +187,12 @@ func (c *Convert) Predict(obj *Object) {
 	}
 }
 
-// Warm compiles the AVIF codec when this action can produce AVIF.
+// Warm compiles the HEIC decoder, as any image action's source may be
+// HEIC, and the AVIF codec when this action can produce AVIF.
 func (c *Convert) Warm() error {
+	if err := warmSourceDecoders(); err != nil {
+		return err
+	}
 	if c.Format == imageio.AVIF || (c.Format == "auto" && slices.Contains(c.Prefer, imageio.AVIF)) {
 		_, err := imageio.WarmAVIF()
 		return err

@@ -104,6 +104,15 @@ func (st *imageState) keeps(what string) bool {
 // back through a later convert.
 func (o *Object) StripMetadata() { o.imageState().stripped = true }
 
+// warmSourceDecoders compiles the WebAssembly decoders of source formats
+// (HEIC), which a plan cannot know it will need until a source arrives.
+// Resize and convert warm them in the FC initializer; a plan made only of
+// other image actions compiles on its first HEIC instead.
+func warmSourceDecoders() error {
+	_, err := imageio.WarmHEIC()
+	return err
+}
+
 // decodeOptions are what the first image action of a plan may ask of the
 // decoder.
 type decodeOptions struct {
@@ -258,6 +267,14 @@ func (o *Object) Output() *Output {
 func (st *imageState) outputFormat() string {
 	if st.out.Format != "" {
 		return st.out.Format
+	}
+	if !slices.Contains(imageio.Encodable, st.img.Format) {
+		// A source that is only read (HEIC) goes out as what a browser
+		// shows: PNG when it has transparency, else JPEG.
+		if st.img.HasAlpha() {
+			return imageio.PNG
+		}
+		return imageio.JPEG
 	}
 	return st.img.Format
 }

@@ -194,7 +194,7 @@ func TestImageNotAnImage(t *testing.T) {
 	}{
 		{"text", []byte("hello, world, this is not an image"), CodeInvalidImage},
 		{"truncated jpeg", encode(t, "jpeg", photo(64, 64))[:300], CodeInvalidImage},
-		{"heic", append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...), CodeUnsupportedContent},
+		{"heic without a meta box", append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...), CodeInvalidImage},
 		{"png with a broken header", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 40)...), CodeInvalidImage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

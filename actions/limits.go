@@ -36,8 +36,9 @@ func DefaultLimits() Limits {
 		MaxSourceBytes:  50 << 20,
 		MaxSourcePixels: 50_000_000,
 		// Decoding AVIF through WebAssembly peaks at ≈45 bytes per pixel:
-		// 16 MP is ≈720 MiB.
-		MaxDecodePixels: map[string]Count{"avif": 16_000_000},
+		// 16 MP is ≈720 MiB. HEIC at ≈37: 24 MP (what recent phones
+		// shoot at most by default) is ≈900 MiB.
+		MaxDecodePixels: map[string]Count{"avif": 16_000_000, "heic": 24_000_000},
 		MaxFrames:       200,
 		MaxOutputWidth:  8192,
 		MaxOutputHeight: 8192,

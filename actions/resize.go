@@ -246,8 +246,13 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 	return ctxErr
 }
 
+// Warm compiles the HEIC decoder: a resize is how most plans begin, and
+// its source may be HEIC.
+func (r *Resize) Warm() error { return warmSourceDecoders() }
+
 // Interface guards (see docs/adding-an-action.md).
 var (
 	_ Action    = (*Resize)(nil)
 	_ Validator = (*Resize)(nil)
+	_ Warmer    = (*Resize)(nil)
 )

@@ -14,8 +14,16 @@
 # decodes N times in one process and reports its median; the table gives
 # the median of those medians, and the ratio of the two.
 #
-# Needs go, python3 and Debian's webp package (installed with apt-get
-# when run as root without it).
+# HEIC: a 4032×3024 (12 MP) HEIC that heif-enc -q 50 makes of a
+# photo-like picture (heif-enc writes one coded image, not the 512×512
+# grid phones write; the decode work is the same HEVC), decoded in process
+# by imagebench (gen2brain/heic, WebAssembly, after the warm-up the FC
+# initializer does: N decodes, median; the first in a process and the
+# warm-up reported apart) and by libheif's heif-convert to y4m (decode
+# only, no RGB conversion or PNG encode), whole process, ROUNDS times.
+#
+# Needs go, python3 and Debian's webp and libheif-examples packages
+# (installed with apt-get when run as root without them).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -26,6 +34,7 @@ root=$PWD
 
 need=()
 command -v cwebp >/dev/null 2>&1 || need+=(webp)
+command -v heif-enc >/dev/null 2>&1 || need+=(libheif-examples)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "installing ${need[*]}…" >&2
@@ -85,3 +94,28 @@ if [ "${CALLGRIND:-}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
 	echo
 	echo "Instructions, one decode (callgrind): $OLD_WEBP $i_old, $v_new $i_new, ratio $(ratio "$i_new" "$i_old")"
 fi
+
+# HEIC 12 MP.
+"$work/imagebench" photo 4032 3024 "$work/p12.png"
+heif-enc -q 50 -o "$work/p12.heic" "$work/p12.png" >/dev/null 2>&1
+ours=() ref=() first=() warm=() rss=()
+for _ in $(seq "$ROUNDS"); do
+	line=$("$work/imagebench" decode "$work/p12.heic" "$N")
+	ours+=("$(echo "$line" | field median_ms)")
+	first+=("$(echo "$line" | field first_ms)")
+	warm+=("$(echo "$line" | field warm_ms)")
+	rss+=("$(echo "$line" | field peak_rss_mib)")
+	start=$(date +%s%N)
+	heif-convert --quiet "$work/p12.heic" "$work/p12.y4m" >/dev/null 2>&1 || heif-convert "$work/p12.heic" "$work/p12.y4m" >/dev/null
+	ref+=("$(( ($(date +%s%N) - start) / 1000000 ))")
+done
+m_ours=$(median "${ours[@]}") m_ref=$(median "${ref[@]}")
+echo
+echo "## HEIC 4032×3024 ($(stat -c %s "$work/p12.heic") bytes), decode; $ROUNDS rounds × $N decodes"
+echo "| decoder | median ms | vs heif-convert |"
+echo "|---|---:|---:|"
+echo "| gen2brain/heic (wasm), warm | $m_ours | $(ratio "$m_ours" "$m_ref") |"
+echo "| gen2brain/heic, first decode in a process (after warm-up) | $(median "${first[@]}") | $(ratio "$(median "${first[@]}")" "$m_ref") |"
+echo "| heif-convert → y4m, whole process (libheif $(dpkg-query -W -f '${Version}' libheif1 2>/dev/null || echo '?')) | $m_ref | 1.00 |"
+echo
+echo "Warm-up (codec compile + a 64×64 decode): median $(median "${warm[@]}") ms; peak RSS of the decoding process: $(median "${rss[@]}") MiB."

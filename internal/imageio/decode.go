@@ -61,6 +61,11 @@ func Decode(data []byte, cfg Config, opts DecodeOptions) (img *Image, err error)
 		m, err = tiff.Decode(r)
 	case AVIF:
 		m, err = decodeAVIF(data, opts.AutoOrient)
+	case HEIC:
+		m, err = decodeHEIC(data, cfg, opts.AutoOrient)
+		if !opts.AutoOrient {
+			img.Orientation = cfg.Orientation
+		}
 	case GIF:
 		err = decodeGIF(img, r, opts.FirstFrame)
 	case WebP:
@@ -81,7 +86,8 @@ func Decode(data []byte, cfg Config, opts DecodeOptions) (img *Image, err error)
 	if len(img.Frames) == 0 {
 		return nil, fmt.Errorf("%s: no frames", cfg.Format)
 	}
-	if cfg.Format == AVIF {
+	if cfg.Format == AVIF || cfg.Format == HEIC {
+		// Their decoders orient the pixels themselves.
 		return img, nil
 	}
 	img.Orientation = cfg.Orientation

@@ -29,7 +29,8 @@ const (
 	maxICC = 4 << 20
 )
 
-// ReadMetadata extracts EXIF, ICC and XMP from a JPEG, PNG or WebP file.
+// ReadMetadata extracts EXIF, ICC and XMP from a JPEG, PNG or WebP file,
+// and EXIF and ICC from a HEIC.
 // Other formats yield nothing; malformed containers yield what was found
 // before the damage.
 func ReadMetadata(format string, data []byte) Metadata {
@@ -40,6 +41,8 @@ func ReadMetadata(format string, data []byte) Metadata {
 		return readPNGMeta(data)
 	case WebP:
 		return readWebPMeta(data)
+	case HEIC:
+		return readHEICMeta(data)
 	}
 	return Metadata{}
 }

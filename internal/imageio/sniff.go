@@ -19,14 +19,13 @@ const (
 )
 
 // Decodable lists the formats Decode reads, in the order docs/actions.md lists them.
-var Decodable = []string{JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF}
+var Decodable = []string{JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF, HEIC}
 
 // Encodable lists the formats Encode writes.
 var Encodable = []string{JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF}
 
 // Sniff names the format of data from its magic bytes, or returns "" when
-// it is none that this package knows. HEIC is recognised (to give a clear
-// "unsupported" message) but not decoded.
+// it is none that this package knows.
 func Sniff(data []byte) string {
 	switch {
 	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:

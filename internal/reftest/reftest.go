@@ -310,4 +310,21 @@ func Photo(w, h int, alpha bool) *image.NRGBA {
 	return m
 }
 
+// Photo16 is Photo at 16 bits a channel, with detail below the eighth bit,
+// for encoders that take their depth from the input (heif-enc -b 10).
+func Photo16(w, h int) *image.NRGBA64 {
+	m := image.NewNRGBA64(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			fx, fy := float64(x)/float64(w), float64(y)/float64(h)
+			r := 0.5 + 0.45*math.Sin(6*fx+2*fy)
+			g := 0.5 + 0.45*math.Cos(5*fy-3*fx)
+			b := 0.5 + 0.35*math.Sin(20*fx*fy)
+			c16 := func(v float64) uint16 { return uint16(max(0, min(65535, math.Round(v*65535)))) }
+			m.SetNRGBA64(x, y, color.NRGBA64{c16(r), c16(g), c16(b), 0xffff})
+		}
+	}
+	return m
+}
+
 func clamp8(v float64) uint8 { return uint8(max(0, min(255, math.Round(v)))) }
