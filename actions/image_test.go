@@ -23,7 +23,7 @@ import (
 func heavy(t testing.TB) {
 	t.Helper()
 	if os.Getenv("OPAPRULES_HEAVY") == "" {
-		t.Skip("AVIF codec test: set OPAPRULES_HEAVY=1 (CI runs these without -race)")
+		t.Skip("WebAssembly codec test (AVIF, HEIC): set OPAPRULES_HEAVY=1 (CI runs these without -race)")
 	}
 }
 
