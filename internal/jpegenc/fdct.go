@@ -1,5 +1,7 @@
 package jpegenc
 
+import "math"
+
 // The forward DCT is the Arai-Agui-Nakajima factorisation in float32: 5
 // multiplications per 8-point pass, its output scaled per coefficient by
 // 8·s(u)·s(v) with s(0)=1, s(k)=√2·cos(kπ/16). That scale is folded into
@@ -39,52 +41,51 @@ func newQuantizer(q *[64]uint16) *quantizer {
 
 // fdctQuant transforms the 8×8 samples at src (row stride stride, values
 // 0..255), quantises them with d and stores the result in zigzag order in
-// dst. It returns a mask with bit k set where dst[k] is not zero.
+// dst. It returns a mask with bit k set where dst[k] is not zero. Both
+// passes are written out on fixed-size arrays so that the compiler keeps
+// them free of calls and bounds checks.
 func fdctQuant(src []uint8, stride int, d *quantizer, dst *[64]int16) uint64 {
 	var ws [64]float32
-	for y := range 8 {
-		r := src[y*stride : y*stride+8 : y*stride+8]
-		d0, d1, d2, d3 := float32(r[0])-128, float32(r[1])-128, float32(r[2])-128, float32(r[3])-128
-		d4, d5, d6, d7 := float32(r[4])-128, float32(r[5])-128, float32(r[6])-128, float32(r[7])-128
-		o := ws[y*8 : y*8+8 : y*8+8]
-		fdct8(d0, d1, d2, d3, d4, d5, d6, d7, o)
+	for y := 0; y < 8; y++ {
+		r := (*[8]uint8)(src[y*stride : y*stride+8])
+		o := (*[8]float32)(ws[y*8 : y*8+8])
+		t0, t7 := float32(r[0])+float32(r[7])-256, float32(r[0])-float32(r[7])
+		t1, t6 := float32(r[1])+float32(r[6])-256, float32(r[1])-float32(r[6])
+		t2, t5 := float32(r[2])+float32(r[5])-256, float32(r[2])-float32(r[5])
+		t3, t4 := float32(r[3])+float32(r[4])-256, float32(r[3])-float32(r[4])
+		fdct8(t0, t1, t2, t3, t4, t5, t6, t7, o)
 	}
-	var col [8]float32
-	for x := range 8 {
-		fdct8(ws[x], ws[8+x], ws[16+x], ws[24+x], ws[32+x], ws[40+x], ws[48+x], ws[56+x], col[:])
-		for v := range 8 {
-			ws[v*8+x] = col[v]
-		}
+	for x := 0; x < 8; x++ {
+		var col [8]float32
+		t0, t7 := ws[x]+ws[56+x], ws[x]-ws[56+x]
+		t1, t6 := ws[8+x]+ws[48+x], ws[8+x]-ws[48+x]
+		t2, t5 := ws[16+x]+ws[40+x], ws[16+x]-ws[40+x]
+		t3, t4 := ws[24+x]+ws[32+x], ws[24+x]-ws[32+x]
+		fdct8(t0, t1, t2, t3, t4, t5, t6, t7, &col)
+		ws[x], ws[8+x], ws[16+x], ws[24+x] = col[0], col[1], col[2], col[3]
+		ws[32+x], ws[40+x], ws[48+x], ws[56+x] = col[4], col[5], col[6], col[7]
 	}
 	var mask uint64
-	for k, n := range zigzag {
-		r := float32(0.5)
-		if k > 0 {
-			r = acRounding
-		}
+	// The DC rounds to nearest; the AC with acRounding's dead zone. The
+	// rounding takes the value's sign and the conversion truncates.
+	f := ws[0] * d[0]
+	c := int32(f + math.Float32frombits(math.Float32bits(0.5)|math.Float32bits(f)&(1<<31)))
+	dst[0] = int16(c)
+	mask |= uint64(uint32(c|-c) >> 31)
+	for k := 1; k < 64; k++ {
+		n := zigzag[k] & 63
 		f := ws[n] * d[n]
-		var c int32
-		if f >= 0 {
-			c = int32(f + r)
-		} else {
-			c = -int32(r - f)
-		}
+		c := int32(f + math.Float32frombits(math.Float32bits(acRounding)|math.Float32bits(f)&(1<<31)))
 		dst[k] = int16(c)
-		if c != 0 {
-			mask |= 1 << k
-		}
+		mask |= uint64(uint32(c|-c)>>31) << k
 	}
 	return mask
 }
 
-// fdct8 is one 8-point AAN forward pass; o receives the scaled outputs in
-// frequency order.
-func fdct8(d0, d1, d2, d3, d4, d5, d6, d7 float32, o []float32) {
-	t0, t7 := d0+d7, d0-d7
-	t1, t6 := d1+d6, d1-d6
-	t2, t5 := d2+d5, d2-d5
-	t3, t4 := d3+d4, d3-d4
-
+// fdct8 is one 8-point AAN forward pass from the butterflies' first
+// stage (t0..t3 sums, t4..t7 differences); o receives the scaled outputs
+// in frequency order.
+func fdct8(t0, t1, t2, t3, t4, t5, t6, t7 float32, o *[8]float32) {
 	t10, t13 := t0+t3, t0-t3
 	t11, t12 := t1+t2, t1-t2
 	o[0] = t10 + t11
