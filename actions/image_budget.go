@@ -16,19 +16,25 @@ var (
 	budgets   = map[int64]*memoryBudget{}
 )
 
+// budgetOf returns the process-wide memory budget of the given capacity.
+func budgetOf(capacity int64) *memoryBudget {
+	budgetsMu.Lock()
+	defer budgetsMu.Unlock()
+	b := budgets[capacity]
+	if b == nil {
+		b = &memoryBudget{capacity: capacity}
+		budgets[capacity] = b
+	}
+	return b
+}
+
 // acquireImageMemory reserves n bytes of the budget of the given capacity
 // (0: no budget) and returns the release function.
 func acquireImageMemory(ctx context.Context, capacity, n int64) (func(), error) {
 	if capacity <= 0 {
 		return func() {}, nil
 	}
-	budgetsMu.Lock()
-	b := budgets[capacity]
-	if b == nil {
-		b = &memoryBudget{capacity: capacity}
-		budgets[capacity] = b
-	}
-	budgetsMu.Unlock()
+	b := budgetOf(capacity)
 	// A request larger than the whole budget runs alone rather than never.
 	n = min(n, capacity)
 	if err := b.acquire(ctx, n); err != nil {
@@ -81,6 +87,35 @@ func (b *memoryBudget) acquire(ctx context.Context, n int64) error {
 	}
 	b.grant()
 	return ctx.Err()
+}
+
+// tryAcquire reserves n bytes only if that needs no wait: nobody is
+// queued and they fit. A spool's memory buffer uses it, and goes to its
+// temporary file when the budget is spent rather than waiting.
+func (b *memoryBudget) tryAcquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.waiters) > 0 || b.used+n > b.capacity {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+// memoryReserver is what a spool reserves its memory buffer with (see
+// spool.Options.Reserve); nil for no budget.
+func memoryReserver(capacity int64) func(n int64) (func(), bool) {
+	if capacity <= 0 {
+		return nil
+	}
+	b := budgetOf(capacity)
+	return func(n int64) (func(), bool) {
+		if !b.tryAcquire(n) {
+			return nil, false
+		}
+		var once sync.Once
+		return func() { once.Do(func() { b.release(n) }) }, true
+	}
 }
 
 func (b *memoryBudget) release(n int64) {

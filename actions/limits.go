@@ -28,6 +28,9 @@ type Limits struct {
 	MemoryBudget    ByteSize         `yaml:"memory_budget" doc:"process-wide estimate of image memory in use; requests past it wait (top level only)"`
 	MaxBufferBytes  ByteSize         `yaml:"max_buffer_bytes" doc:"largest transformed body held in memory before spilling to a temporary file"`
 	MaxSpoolBytes   ByteSize         `yaml:"max_spool_bytes" doc:"largest transformed body spilled to a temporary file"`
+	SpoolBudget     ByteSize         `yaml:"spool_budget" doc:"process-wide bytes in temporary files; a request that would pass it answers 503 (top level only)"`
+	MaxDecodedBytes ByteSize         `yaml:"max_decoded_bytes" doc:"largest body a gzip or deflate original may decompress to before a transformation reads it"`
+	MaxDecodeRatio  int              `yaml:"max_decode_ratio" min:"1" doc:"refuse a gzip or deflate original that decompresses to more than this many times its size (past its first MiB)"`
 }
 
 // DefaultLimits are safe for a 512 MiB–2 GiB Function Compute instance.
@@ -47,6 +50,14 @@ func DefaultLimits() Limits {
 		MemoryBudget:    1 << 30,
 		MaxBufferBytes:  32 << 20,
 		MaxSpoolBytes:   1 << 30,
+		// Function Compute instances have 512 MB or 10 GB of disk: raise it
+		// on the larger one.
+		SpoolBudget: 1 << 30,
+		// Like max_source_bytes: what a transformation reads in the end.
+		MaxDecodedBytes: 50 << 20,
+		// gzip reaches about 1000:1 on repeated bytes; real text, JSON
+		// and CSV compress 3:1 to 50:1.
+		MaxDecodeRatio: 200,
 	}
 }
 

@@ -3,11 +3,13 @@ package actions
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
+
+	"github.com/opaprules/opaprules/internal/spool"
 )
 
 // Request is what an action may know of the client's request.
@@ -146,44 +148,41 @@ func (o *Object) Result(ctx context.Context) (io.Reader, int64, error) {
 }
 
 func (o *Object) spool(ctx context.Context, r io.Reader) (io.Reader, int64, error) {
-	memMax := int64(o.Limits.MaxBufferBytes)
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(ctxReader{ctx, r}, memMax+1))
+	body, err := spool.Copy(ctx, r, o.SpoolOptions())
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, SpoolError(err, "transformed object")
 	}
-	if n <= memMax {
-		return bytes.NewReader(buf.Bytes()), n, nil
-	}
-	f, err := os.CreateTemp("", "opaprules-spool-*")
-	if err != nil {
-		return nil, 0, fmt.Errorf("spool: %w", err)
-	}
-	o.OnClose(func() { f.Close(); os.Remove(f.Name()) })
-	fileMax := int64(o.Limits.MaxSpoolBytes)
-	m, err := io.Copy(f, io.MultiReader(&buf, io.LimitReader(ctxReader{ctx, r}, fileMax-n+1)))
-	if err != nil {
-		return nil, 0, fmt.Errorf("spool: %w", err)
-	}
-	if m > fileMax {
-		return nil, 0, Errorf(http.StatusBadRequest, CodeEntityTooLarge,
-			"transformed object is over the limit of %s (max_spool_bytes)", ByteSize(fileMax))
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, 0, err
-	}
-	return f, m, nil
+	o.OnClose(func() { body.Close() })
+	return body, body.Size, nil
 }
 
-// ctxReader stops a long copy when the request's context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// SpoolOptions are the plan's limits for a spool: max_buffer_bytes in
+// memory, reserved from memory_budget (on disk at once when it is spent),
+// max_spool_bytes in all, and the process-wide spool_budget for the file.
+func (o *Object) SpoolOptions() spool.Options {
+	l := DefaultLimits().Merge(o.Limits)
+	return spool.Options{
+		Memory:  int64(l.MaxBufferBytes),
+		File:    int64(l.MaxSpoolBytes),
+		Disk:    spool.BudgetOf(int64(l.SpoolBudget)),
+		Reserve: memoryReserver(int64(l.MemoryBudget)),
+	}
 }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+// SpoolError turns a spool's refusal into what the client sees: 400
+// EntityTooLarge past max_spool_bytes, 503 ServiceUnavailable when the
+// instance's temporary files hold the whole spool_budget. what names the
+// body ("transformed object", "redacted object").
+func SpoolError(err error, what string) error {
+	var tl *spool.TooLargeError
+	var be *spool.BudgetError
+	switch {
+	case errors.As(err, &tl):
+		return &Error{Status: http.StatusBadRequest, Code: CodeEntityTooLarge,
+			Message: fmt.Sprintf("%s is over the limit of %s (max_spool_bytes)", what, ByteSize(tl.Limit)), Cause: err}
+	case errors.As(err, &be):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeServiceUnavailable,
+			Message: fmt.Sprintf("the instance's temporary files are at their budget (spool_budget %s); retry later", ByteSize(be.Capacity)), Cause: err}
 	}
-	return c.r.Read(p)
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/opaprules/opaprules/internal/pii"
+	"github.com/opaprules/opaprules/internal/spool"
 )
 
 // The text mode of redact (redact.go): personal data in text, logs, CSV,
@@ -219,23 +220,13 @@ func (r *Redact) applyText(ctx context.Context, obj *Object) error {
 		return nil
 	}
 	src := &sourceReader{r: br}
-	rc, n, err := red.RedactSpooled(ctx, src, kind, spoolLimit(obj.Limits.MaxBufferBytes, DefaultLimits().MaxBufferBytes),
-		spoolLimit(obj.Limits.MaxSpoolBytes, DefaultLimits().MaxSpoolBytes))
+	out, err := red.RedactSpooled(ctx, src, kind, obj.SpoolOptions())
 	if err != nil {
 		return redactError(ctx, err, src.err, kind)
 	}
-	obj.OnClose(func() { rc.Close() })
-	obj.SetBody(rc, n)
+	obj.OnClose(func() { out.Close() })
+	obj.SetBody(out, out.Size)
 	return nil
-}
-
-// spoolLimit reads a limit, where zero means "not set" as everywhere in
-// Limits.
-func spoolLimit(v, def ByteSize) int64 {
-	if v <= 0 {
-		return int64(def)
-	}
-	return int64(v)
 }
 
 func (r *Redact) unsupported(why string) error {
@@ -265,19 +256,21 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 // could carry a piece of the very data being redacted.
 func redactError(ctx context.Context, err, srcErr error, kind pii.Kind) error {
 	var (
-		syntax   *pii.JSONSyntaxError
-		longLine *pii.LineTooLongError
-		csvErr   *csv.ParseError
+		syntax    *pii.JSONSyntaxError
+		longLine  *pii.LineTooLongError
+		csvErr    *csv.ParseError
+		csvRecord *pii.RecordTooLargeError
 	)
 	switch {
-	case errors.Is(err, pii.ErrTooLarge):
-		var tl *pii.TooLargeError
-		limit := int64(0)
-		if errors.As(err, &tl) {
-			limit = tl.Limit
+	case errors.Is(err, spool.ErrTooLarge), errors.Is(err, spool.ErrBudget):
+		return SpoolError(err, "redacted object")
+	case errors.As(err, &csvRecord):
+		what := "is longer than " + ByteSize(csvRecord.Limit).String()
+		if csvRecord.Fields {
+			what = fmt.Sprintf("has more than %d fields", csvRecord.Limit)
 		}
 		return &Error{Status: http.StatusBadRequest, Code: CodeEntityTooLarge,
-			Message: fmt.Sprintf("redacted object is over the limit of %s (max_spool_bytes)", ByteSize(limit)), Cause: err}
+			Message: fmt.Sprintf("cannot redact the object: CSV record %d %s", csvRecord.Record, what), Cause: err}
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case srcErr != nil && errors.Is(err, srcErr):

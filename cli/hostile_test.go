@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -375,5 +377,92 @@ func TestHostileCLIFiles(t *testing.T) {
 	code, stdout, stderr := run(t, "", "dry-run", "docs/readme.txt")
 	if code != ExitFail || !strings.Contains(stdout+stderr, "not a regular file") {
 		t.Errorf("dry-run with a FIFO rules.yaml: exit %d, %q", code, stdout+stderr)
+	}
+}
+
+// gzipBomb is one gzip stream of "name,note\nalice," and a field of mib
+// MiB, built from repeated members: a 1 GiB CSV line in about a megabyte,
+// without compressing a gigabyte.
+func gzipBomb(t *testing.T, mib int) string {
+	member := func(data []byte) []byte {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw.Write(data)
+		zw.Close()
+		return b.Bytes()
+	}
+	var b bytes.Buffer
+	b.Write(member([]byte("name,note\nalice,")))
+	one := member(bytes.Repeat([]byte{'a'}, 1<<20))
+	for range mib {
+		b.Write(one)
+	}
+	return b.String()
+}
+
+// Finding 2: a 1 MB gzip object that unpacks to a 1 GiB CSV line took
+// serve to 5.6 GB before 400 EntityTooLarge; a 4 MB one kept growing after
+// the 503. Now the ratio guard refuses it after its first MiB, and with the
+// guard raised, max_decoded_bytes and the CSV record cap still do, each
+// with 400 EntityTooLarge, allocating a bounded amount on the way.
+func TestHostileGzipCSVBomb(t *testing.T) {
+	files := map[string]string{
+		"exports/bomb.csv":              gzipBomb(t, 1024),
+		"exports/bomb.csv.ossmeta.json": `{"Content-Type": "text/csv", "Content-Encoding": "gzip"}`,
+	}
+	const rules = `version: 1
+limits: {%s}
+rules:
+  - name: mask-pii
+    when: key startsWith "exports/"
+    actions:
+      - redact: {detectors: [all], csv_columns: [name]}
+`
+	for _, tc := range []struct {
+		name, limits, want string
+	}{
+		{"defaults: the ratio guard", "", "max_decode_ratio"},
+		{"ratio raised: max_decoded_bytes", "max_decode_ratio: 100000, max_decoded_bytes: 4MiB", "max_decoded_bytes"},
+		{"both raised: the CSV record cap", "max_decode_ratio: 100000, max_decoded_bytes: 2GiB", "CSV record 2 is longer than 8MiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServe(t, fmt.Sprintf(rules, tc.limits), files, nil)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			status, _, body := s.do("GET", "/exports/bomb.csv", nil)
+			runtime.ReadMemStats(&after)
+			if status != 400 || !strings.Contains(body, "<Code>EntityTooLarge</Code>") || !strings.Contains(body, tc.want) {
+				t.Errorf("status %d, body %s; want 400 EntityTooLarge about %s", status, body, tc.want)
+			}
+			// encoding/csv doubles its buffers on the way to the 8 MiB
+			// record cap; everything else is small.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+				t.Errorf("the server allocated %d MiB answering", alloc>>20)
+			}
+		})
+	}
+}
+
+// Finding 11: a process-wide budget for temporary files. A redaction whose
+// output would pass spool_budget is refused with 503 naming it.
+func TestHostileSpoolBudget(t *testing.T) {
+	var log strings.Builder
+	for i := 0; log.Len() < 4<<20; i++ {
+		fmt.Fprintf(&log, "%d user%d@example.com fetched a page\n", i, i)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	s := startServe(t, `version: 1
+limits: {max_buffer_bytes: 512KiB, spool_budget: 2MiB}
+rules:
+  - name: strip-addresses
+    actions:
+      - redact: {detectors: [email], style: replace, replace: "[address]"}
+`, map[string]string{"logs/big.log": log.String(), "logs/small.log": "one a@example.com\n"}, nil)
+	status, _, body := s.do("GET", "/logs/big.log", nil)
+	if status != 503 || !strings.Contains(body, "<Code>ServiceUnavailable</Code>") || !strings.Contains(body, "spool_budget 2MiB") {
+		t.Errorf("status %d, body %s; want 503 naming spool_budget", status, body)
+	}
+	if status, _, body := s.do("GET", "/logs/small.log", nil); status != 200 || body != "one [address]\n" {
+		t.Errorf("a small redaction after the refusal: %d %q", status, body)
 	}
 }

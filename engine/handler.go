@@ -389,7 +389,7 @@ func (inv *invocation) transform() error {
 		return inv.respond(response{status: status, header: hdr})
 	}
 
-	body, size, err := decodedBody(inv.src)
+	body, size, err := decodedBody(inv.ctx, inv.src, inv.plan.Limits)
 	if err != nil {
 		return err
 	}

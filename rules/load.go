@@ -472,6 +472,9 @@ func (l *loader) compileRule(rn *yaml.Node) *Rule {
 	if limitsNode != nil && r.Limits.MemoryBudget != 0 {
 		l.errorf(limitsNode, r.Name, "limits.memory_budget: is process-wide; set it in the top-level limits")
 	}
+	if limitsNode != nil && r.Limits.SpoolBudget != 0 {
+		l.errorf(limitsNode, r.Name, "limits.spool_budget: is process-wide; set it in the top-level limits")
+	}
 	if whenNode != nil {
 		l.compileWhen(r, whenNode)
 	}

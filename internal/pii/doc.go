@@ -11,8 +11,8 @@
 //		// Content-Length is the object's own length.
 //		io.Copy(w, r.Reader(body))
 //	} else {
-//		rc, n, err := r.RedactSpooled(ctx, body, kind, 32<<20, 1<<30)
-//		// send n as Content-Length, then rc; Close rc.
+//		out, err := r.RedactSpooled(ctx, body, kind, spool.Options{Memory: 32 << 20, File: 1 << 30})
+//		// send out.Size as Content-Length, then out; Close out.
 //	}
 //
 // # Built-in detectors
@@ -134,7 +134,7 @@
 // output is re-encoded by encoding/csv, so quoting can change, but each
 // cell that is not redacted parses back to exactly its value.
 //
-// These kinds change length; RedactSpooled (or Spool) buffers the output
-// in memory and then in an unlinked temporary file to learn it, and stops
-// with a *TooLargeError past a limit.
+// These kinds change length; RedactSpooled buffers the output through
+// package spool (in memory, then in an unlinked temporary file) to learn
+// it, within the spool's limits and budgets.
 package pii

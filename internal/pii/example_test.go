@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/opaprules/opaprules/internal/pii"
+	"github.com/opaprules/opaprules/internal/spool"
 )
 
 func ExampleRedactor_Reader() {
@@ -43,13 +44,13 @@ func ExampleRedactor_RedactSpooled() {
 	if !ok {
 		return
 	}
-	rc, n, err := r.RedactSpooled(context.Background(), strings.NewReader("id,email\n1,a@example.com\n"), kind, 1<<20, 1<<30)
+	body, err := r.RedactSpooled(context.Background(), strings.NewReader("id,email\n1,a@example.com\n"), kind, spool.Options{Memory: 1 << 20, File: 1 << 30})
 	if err != nil {
 		panic(err)
 	}
-	defer rc.Close()
-	fmt.Println("Content-Length:", n)
-	io.Copy(os.Stdout, rc)
+	defer body.Close()
+	fmt.Println("Content-Length:", body.Size)
+	io.Copy(os.Stdout, body)
 	// Output:
 	// Content-Length: 36
 	// id,email

@@ -148,8 +148,12 @@ type Config struct {
 	// equals one of these (case-insensitive, surrounding spaces ignored).
 	CSVColumns []string
 
-	// MaxLine bounds one NDJSON line in bytes (default 8 MiB).
+	// MaxLine bounds one NDJSON line, one JSON string and one CSV record,
+	// in bytes (default 8 MiB).
 	MaxLine int
+	// MaxFields bounds the fields of one CSV record (default 16384, the
+	// columns of a spreadsheet).
+	MaxFields int
 }
 
 // ConfigError reports an invalid Config; Field names the offending part,
@@ -188,6 +192,7 @@ type Redactor struct {
 	jsonKeys   map[string]struct{}
 	csvColumns map[string]struct{}
 	maxLine    int
+	maxFields  int
 
 	// maxDate is the latest birth date (yyyymmdd) a cn_id may carry.
 	maxDate int
@@ -212,16 +217,17 @@ type compiledPattern struct {
 // New validates cfg and compiles it.
 func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{
-		style:    cfg.Style,
-		mask:     cfg.Mask,
-		keepLast: cfg.KeepLast,
-		replace:  []byte(cfg.Replace),
-		hashLen:  cfg.HashLen,
-		maxLine:  cfg.MaxLine,
-		jwtMax:   defJWTMax,
-		segMax:   32 << 10,
-		chunk:    64 << 10,
-		minFill:  32 << 10,
+		style:     cfg.Style,
+		mask:      cfg.Mask,
+		keepLast:  cfg.KeepLast,
+		replace:   []byte(cfg.Replace),
+		hashLen:   cfg.HashLen,
+		maxLine:   cfg.MaxLine,
+		maxFields: cfg.MaxFields,
+		jwtMax:    defJWTMax,
+		segMax:    32 << 10,
+		chunk:     64 << 10,
+		minFill:   32 << 10,
 	}
 	if err := r.setDetectors(cfg.Detectors); err != nil {
 		return nil, err
@@ -301,6 +307,12 @@ func New(cfg Config) (*Redactor, error) {
 	}
 	if r.maxLine < 0 {
 		return nil, &ConfigError{Field: "max_line", Err: errors.New("must not be negative")}
+	}
+	if r.maxFields == 0 {
+		r.maxFields = 16384
+	}
+	if r.maxFields < 0 {
+		return nil, &ConfigError{Field: "max_fields", Err: errors.New("must not be negative")}
 	}
 	now := time.Now()
 	r.maxDate = now.Year()*10000 + int(now.Month())*100 + now.Day()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/opaprules/opaprules/internal/spool"
 )
 
 func structuredRedactor(t testing.TB, style Style) *Redactor {
@@ -257,61 +259,18 @@ func TestCSV(t *testing.T) {
 	}
 }
 
-func TestSpool(t *testing.T) {
-	ctx := context.Background()
-	data := bytes.Repeat([]byte("0123456789"), 1000)
-	for _, tc := range []struct {
-		name      string
-		mem, file int64
-		wantErr   bool
-	}{
-		{"memory", 1 << 20, 1 << 20, false},
-		{"file", 100, 1 << 20, false},
-		{"exact", 10000, 10000, false},
-		{"too large", 100, 9999, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rc, n, err := Spool(ctx, iotest.HalfReader(bytes.NewReader(data)), tc.mem, tc.file)
-			if tc.wantErr {
-				var tl *TooLargeError
-				if !errors.Is(err, ErrTooLarge) || !errors.As(err, &tl) || tl.Limit != tc.file {
-					t.Fatalf("got %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rc.Close()
-			got, err := io.ReadAll(rc)
-			if err != nil || n != int64(len(data)) || !bytes.Equal(got, data) {
-				t.Fatalf("n=%d err=%v equal=%v", n, err, bytes.Equal(got, data))
-			}
-			_, isFile := rc.(*os.File)
-			if isFile != (tc.mem < int64(len(data))) {
-				t.Fatalf("file=%v with mem limit %d", isFile, tc.mem)
-			}
-		})
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, _, err := Spool(cctx, bytes.NewReader(data), 10, 1<<20); !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v", err)
-	}
-}
-
 func TestRedactSpooled(t *testing.T) {
 	r := mustNew(t, Config{Style: StyleEntity})
-	rc, n, err := r.RedactSpooled(context.Background(), strings.NewReader(`{"a":"x@example.com"}`), KindJSON, 8, 1<<10)
+	body, err := r.RedactSpooled(context.Background(), strings.NewReader(`{"a":"x@example.com"}`), KindJSON, spool.Options{Memory: 8, File: 1 << 10, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
-	got, _ := io.ReadAll(rc)
-	if string(got) != `{"a":"[EMAIL]"}` || n != int64(len(got)) {
-		t.Fatalf("got %q (%d)", got, n)
+	defer body.Close()
+	got, _ := io.ReadAll(body)
+	if string(got) != `{"a":"[EMAIL]"}` || body.Size != int64(len(got)) {
+		t.Fatalf("got %q (%d)", got, body.Size)
 	}
-	if _, _, err := r.RedactSpooled(context.Background(), strings.NewReader(strings.Repeat("a@example.com ", 100)), KindText, 8, 100); !errors.Is(err, ErrTooLarge) {
+	if _, err := r.RedactSpooled(context.Background(), strings.NewReader(strings.Repeat("a@example.com ", 100)), KindText, spool.Options{Memory: 8, File: 100, Dir: t.TempDir()}); !errors.Is(err, spool.ErrTooLarge) {
 		t.Fatalf("got %v", err)
 	}
 }
