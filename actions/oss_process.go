@@ -56,8 +56,11 @@ type OSSProcess struct {
 	WatermarkPrefixes []string `yaml:"watermark_prefixes" doc:"object key prefixes a client's spec may draw as watermark images (image_); empty or absent allows none. Styles and literal specs may use any"`
 	FontDir           string   `yaml:"font_dir" template:"false" doc:"directory holding the fonts text watermarks name with type_ (wqy-zenhei.ttc, fangzhengshusong.ttf, ...); without it every text is drawn in goregular"`
 
-	styles   Styles
-	compiled *ossPlan // for a literal spec, built at load
+	styles Styles
+	// compiled is the plan of compiledSpec: a literal spec's, built at
+	// load, or a request's, built by Validate on its own copy.
+	compiled     *ossPlan
+	compiledSpec string
 }
 
 // UseStyles receives the file's styles.
@@ -82,8 +85,40 @@ func (p *OSSProcess) Prepare() error {
 		}
 		return err
 	}
-	p.compiled = plan
+	p.compiled, p.compiledSpec = plan, p.Spec
 	return nil
+}
+
+// Validate compiles a request's spec when the rules resolve the plan,
+// before the original is read: a bad spec costs no origin GET. It runs on
+// the request's own copy of the action, which keeps the plan for Apply.
+func (p *OSSProcess) Validate() error {
+	if p.compiled != nil && p.compiledSpec == p.Spec {
+		return nil
+	}
+	plan, err := p.compile(p.Spec, false)
+	if err != nil {
+		return clientOSSError(err)
+	}
+	p.compiled, p.compiledSpec = plan, p.Spec
+	return nil
+}
+
+// Predict sets the headers the spec implies (format's Content-Type, the
+// JSON of info and average-hue), for dry-run and rule tests.
+func (p *OSSProcess) Predict(obj *Object) {
+	plan := p.compiled
+	if plan == nil || p.compiledSpec != p.Spec {
+		var err error
+		if plan, err = p.compile(p.Spec, false); err != nil {
+			return
+		}
+	}
+	for _, st := range plan.steps {
+		if pr, ok := st.action.(Predictor); ok {
+			pr.Predict(obj)
+		}
+	}
 }
 
 // Fingerprint names what the spec stands for beyond its text: a style's
@@ -99,7 +134,7 @@ func (p *OSSProcess) Fingerprint() string {
 // Apply compiles the spec (unless it was at load) and runs its steps.
 func (p *OSSProcess) Apply(ctx context.Context, obj *Object) error {
 	plan := p.compiled
-	if plan == nil {
+	if plan == nil || p.compiledSpec != p.Spec {
 		var err error
 		if plan, err = p.compile(p.Spec, false); err != nil {
 			return clientOSSError(err)
@@ -937,6 +972,8 @@ var (
 	_ Preparer      = (*OSSProcess)(nil)
 	_ Fingerprinter = (*OSSProcess)(nil)
 	_ StyleUser     = (*OSSProcess)(nil)
+	_ Validator     = (*OSSProcess)(nil)
+	_ Predictor     = (*OSSProcess)(nil)
 )
 
 // registered returns a fresh parameter struct of an action with its

@@ -528,6 +528,14 @@ func TestOSSProcessErrors(t *testing.T) {
 			checkOSSError(t, r, tc.status, tc.code, tc.ec, tc.msg)
 		})
 	}
+	// A spec is compiled with the plan: a bad one never reads the original.
+	before := e.srv.Stats().OriginGets
+	if r := e.ossGet("q.png", "image/resize,w_0"); r.status != 400 {
+		t.Fatalf("bad spec: %d", r.status)
+	}
+	if after := e.srv.Stats().OriginGets; after != before {
+		t.Errorf("a bad spec read the original (%d GETs)", after-before)
+	}
 	// allow: a client may use only the operations the rule lists.
 	for _, tc := range []struct {
 		spec   string

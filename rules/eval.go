@@ -247,6 +247,13 @@ func (s *Step) resolve(machine *vm.VM, env *Env) (actions.Action, error) {
 	a := v.Interface().(actions.Action)
 	if val, ok := a.(actions.Validator); ok {
 		if err := val.Validate(); err != nil {
+			// An action that knows its client error (status, OSS code)
+			// keeps it; any other failure is the 400 InvalidArgument.
+			if e, ok := actions.AsError(err); ok && e.Status < 500 {
+				named := *e
+				named.Message = fmt.Sprintf("rule %q: %s: %s", s.Rule.Name, s.Name, e.Message)
+				return nil, &named
+			}
 			return nil, actions.InvalidArgument("rule %q: %s: %v", s.Rule.Name, s.Name, err)
 		}
 	}
