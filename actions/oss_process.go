@@ -807,7 +807,7 @@ func decode64(s string) ([]byte, error) {
 
 // Watermark: t, g, x, y, voffset, fill, padx, pady; text_, type_, color_,
 // size_, shadow_, rotate_; image_; order, align, interval ("Add
-// watermarks": https://www.alibabacloud.com/help/en/oss/user-guide/add-watermarks).
+// watermarks": https://help.aliyun.com/en/oss/user-guide/add-watermarks).
 func (c *ossCompiler) watermark(op *ossimg.Op) ([]ossStep, error) {
 	if err := c.known(op, "t", "g", "x", "y", "voffset", "fill", "padx", "pady", "text", "type", "color", "size", "shadow", "rotate", "image", "order", "align", "interval"); err != nil {
 		return nil, err

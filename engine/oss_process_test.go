@@ -667,3 +667,57 @@ func BenchmarkOSSProcessVsActions(b *testing.B) {
 	b.ReportMetric(q, "actions-p50-ms")
 	b.ReportMetric(o/q, "ratio")
 }
+
+// Text watermarks in OSS's default font, WenQuanYi Zen Hei, from font_dir:
+// Chinese text is drawn with its glyphs, not the empty boxes a Latin font
+// has for them; a font the deployment lacks is the client's 400.
+func TestOSSProcessCJKWatermark(t *testing.T) {
+	const font = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+	if _, err := os.Stat(font); err != nil {
+		if os.Getenv("OPAPRULES_REQUIRE_TOOLS") != "" {
+			t.Fatal("fonts-wqy-zenhei is not installed")
+		}
+		t.Skip("fonts-wqy-zenhei is not installed")
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(font, filepath.Join(dir, "wqy-zenhei.ttc")); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, `
+rules:
+  - name: oss-img
+    when: query.fonts == "1"
+    actions: [{oss_process: {spec: "${ query['x-oss-process'] }", font_dir: `+dir+`}}]
+  - name: latin
+    when: query.fonts == ""
+    actions: [{oss_process: {spec: "${ query['x-oss-process'] }"}}]
+`, ossFiles(t))
+	spec := "image/watermark,text_" + b64("你好") + ",color_FFFFFF,size_40,g_center"
+	get := func(extra, spec string) result {
+		return e.get("/black.png?" + extra + "x-oss-process=" + url.QueryEscape(spec))
+	}
+	cjk, latin := get("fonts=1&", spec), get("", spec)
+	if cjk.status != 200 || latin.status != 200 {
+		t.Fatalf("%d %s / %d %s", cjk.status, cjk.body, latin.status, latin.body)
+	}
+	mc, ml := decodeRef(t, cjk), decodeRef(t, latin)
+	inkC, inkL := countNot(mc, mc.Rect, black), countNot(ml, ml.Rect, black)
+	if inkC < 200 {
+		t.Fatalf("the CJK text drew %d pixels", inkC)
+	}
+	diff := 0
+	for y := range 60 {
+		for x := range 120 {
+			if !nearColor(mc.NRGBAAt(x, y), ml.NRGBAAt(x, y), 40) {
+				diff++
+			}
+		}
+	}
+	if diff < inkC/4 {
+		t.Fatalf("wqy-zenhei and the fallback drew alike (%d of %d/%d pixels differ)", diff, inkC, inkL)
+	}
+	r := get("fonts=1&", "image/watermark,text_"+b64("a")+",type_"+b64("fangzhengshusong"))
+	if r.status != 400 || r.errorCode() != "WatermarkError" || !strings.Contains(r.body, "not installed") {
+		t.Fatalf("a missing font: %d %s", r.status, r.body)
+	}
+}

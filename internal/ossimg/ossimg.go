@@ -17,11 +17,12 @@
 // MaxOps operations or MaxArgs parameters per operation, so hostile input
 // costs at most a few microseconds.
 //
-// The syntax follows Alibaba's IMG documentation: "IMG parameters"
-// (https://www.alibabacloud.com/help/en/oss/user-guide/img-parameters),
-// "Image styles" (https://www.alibabacloud.com/help/en/oss/user-guide/image-styles,
-// style names: 1-63 characters of letters, digits, _ - .) and "Video
-// snapshots" (https://www.alibabacloud.com/help/en/oss/user-guide/video-snapshots).
+// The syntax follows Alibaba's IMG documentation: the access rules
+// (operations run in order, image/resize,w_200/rotate,90:
+// https://developer.aliyun.com/ask/212691), "Image styles" (style names:
+// 1-63 characters of letters, digits, _ - .:
+// https://alibabacloud.com/help/doc-detail/44687.html) and "Video
+// snapshots" (https://alibabacloud.com/help/en/oss/user-guide/video-snapshots).
 package ossimg
 
 import (
