@@ -260,7 +260,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	origin := strings.TrimSuffix(page, "/-/playground")
 
 	b.do("load the page", chromedp.Navigate(page))
-	b.wait("serve's rules checked", `document.getElementById("validity").textContent.includes("valid: 11 rules")`)
+	b.wait("serve's rules checked", `document.getElementById("validity").textContent.includes("valid: 12 rules")`)
 	// The rules are the embedded ones: there is no file to save to, and the
 	// page says so.
 	if !eval[bool](b, `document.getElementById("save").disabled`) ||
