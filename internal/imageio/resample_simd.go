@@ -178,12 +178,10 @@ func transpose8x8(dst []uint8, ds int, src []uint8, ss int) {
 // horizontal taps as a vertical pass, a transpose back. ok is false when
 // the taps do not fit the kernel (resamplePlane then runs its own loops).
 func (sc *scratch) resamplePlaneSIMD(pix []uint8, stride, sw, sh, ch, hs, vs int, src Rect, w, h int, filter imaging.ResampleFilter) ([]uint8, bool) {
-	tx := makeTaps(w, sw, src.X0, src.X1, filter, hs)
-	ty := makeTaps(h, sh, src.Y0, src.Y1, filter, vs)
 	pw := (sw + hs - 1) / hs // plane width in pixels
 	ph := (sh + vs - 1) / vs
-	px, okx := packTaps(tx, pw)
-	py, oky := packTaps(ty, ph)
+	px, okx := packedAxis(w, sw, src.X0, src.X1, filter, hs, pw)
+	py, oky := packedAxis(h, sh, src.Y0, src.Y1, filter, vs, ph)
 	if !okx || !oky {
 		return nil, false
 	}

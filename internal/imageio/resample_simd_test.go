@@ -2,8 +2,12 @@ package imageio
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/disintegration/imaging"
 )
 
 func TestTranspose(t *testing.T) {
@@ -24,6 +28,23 @@ func TestTranspose(t *testing.T) {
 						t.Fatalf("px=%d %dx%d: element (%d,%d) misplaced", px, rows, cols, r, c)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestPackedAxisCache: cached weights are the ones made afresh, and
+// filters that differ only in a closure's parameter do not share them.
+func TestPackedAxisCache(t *testing.T) {
+	scaled := func(a float64) imaging.ResampleFilter {
+		return imaging.ResampleFilter{Support: 2, Kernel: func(x float64) float64 { return max(0, 1-math.Abs(x)/a) }}
+	}
+	for _, f := range []imaging.ResampleFilter{imaging.Lanczos, imaging.Linear, scaled(1), scaled(2)} {
+		for range 2 { // the second time from the cache
+			got, ok := packedAxis(300, 1200, 0, 1200, f, 2, 600)
+			want, wok := packTaps(makeTaps(300, 1200, 0, 1200, f, 2), 600)
+			if ok != wok || !slices.Equal(got.w, want.w) || !slices.Equal(got.start, want.start) || !slices.Equal(got.off, want.off) {
+				t.Fatalf("filter %v: cached taps differ from fresh ones", f.Support)
 			}
 		}
 	}
