@@ -160,7 +160,9 @@ PY
 }
 
 echo
-echo "opaprules serve vs ${IMGPROXY_BIN:+imgproxy ($("$IMGPROXY_BIN" version 2>/dev/null || echo '?'))}${IMGPROXY_BIN:-nothing (set IMGPROXY_BIN)} over HTTP, wrk -t1, ${DURATION}s a run, median of $ROUNDS, servers alternated"
+against="nothing (set IMGPROXY_BIN)"
+if [ -n "$IMGPROXY_BIN" ]; then against="imgproxy $("$IMGPROXY_BIN" version 2>/dev/null || echo '?')"; fi
+echo "opaprules serve ($(git rev-parse --short HEAD 2>/dev/null || echo '?')) vs $against over HTTP, wrk -t1, ${DURATION}s a run, median of $ROUNDS, servers alternated"
 echo "$(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
