@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -31,6 +32,10 @@ func renderError(e *actions.Error, requestID string) []byte {
 	if err != nil {
 		b = []byte("<Error><Code>InternalError</Code></Error>")
 	}
+	// encoding/xml escapes quotes in text as &#34; and &#39;; OSS writes
+	// them plainly, which is as valid in element content and reads as the
+	// message was written.
+	b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("&#34;"), []byte(`"`)), []byte("&#39;"), []byte("'"))
 	return append([]byte(xml.Header), b...)
 }
 

@@ -346,7 +346,7 @@ func TestRequestTimeParameterErrors(t *testing.T) {
     actions: [test_upper]
 `, map[string]string{"a.txt": text})
 	r := e.get("/a.txt?w=abc")
-	if r.status != 400 || r.errorCode() != "InvalidArgument" || !strings.Contains(r.body, `rule &#34;sized&#34;`) {
+	if r.status != 400 || r.errorCode() != "InvalidArgument" || !strings.Contains(r.body, `rule "sized"`) {
 		t.Fatalf("got %d %s", r.status, r.body)
 	}
 	if e.srv.Stats().OriginGets != 0 {
