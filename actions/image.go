@@ -142,26 +142,14 @@ func (o *Object) decodeImage(ctx context.Context, opts decodeOptions) (*Image, e
 	if o.img != nil && o.img.img != nil {
 		return o.img.img, nil
 	}
-	data, err := o.ReadAll(ctx, int64(o.Limits.MaxSourceBytes), CodeImageTooLarge)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := imageio.DecodeConfig(data)
-	if err != nil {
-		return nil, decodeError(err)
-	}
-	if err := o.checkSource(cfg); err != nil {
-		return nil, err
-	}
 	if o.img != nil && o.img.keepOrientation {
 		opts.keepOrientation = true
 	}
 	dopts := imageio.DecodeOptions{AutoOrient: !opts.keepOrientation, Target: opts.target, OrientAfterShrink: true}
-	release, err := acquireImageMemory(ctx, int64(o.Limits.MemoryBudget), imageio.MemoryEstimate(cfg, dopts))
+	data, cfg, err := o.readImageSource(ctx, o.checkSource, func(c imageio.Config) int64 { return imageio.MemoryEstimate(c, dopts) })
 	if err != nil {
 		return nil, err
 	}
-	o.OnClose(release)
 	img, err := imageio.Decode(data, cfg, dopts)
 	if err != nil {
 		return nil, decodeError(err)
@@ -294,6 +282,9 @@ func (o *Object) encodeImage(ctx context.Context) error {
 	}
 	format := st.outputFormat()
 	if err := o.checkOutput(st.img, format); err != nil {
+		return err
+	}
+	if err := o.reserveEncodeMemory(ctx, st.img, format); err != nil {
 		return err
 	}
 	enc, err := imageio.Encode(st.img, imageio.EncodeOptions{

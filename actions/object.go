@@ -48,6 +48,7 @@ type Object struct {
 	body    io.Reader
 	size    int64
 	img     *imageState
+	mem     *imageMemory
 	closers []func()
 }
 

@@ -10,6 +10,9 @@
 #   bench/hostile.sh -scenario all         # each attack alone, RSS and CPU after the answer
 #   bench/hostile.sh -cli                  # the CLI's file reads (finding 5)
 #   bench/hostile.sh -idle                 # idle and half-sent connections (finding 9)
+#   bench/hostile.sh memory                # finding 6: 300 requests, 50 in flight, 30 of them
+#                                          # an 8000×6000 progressive JPEG at ?w=2000, memory_budget
+#                                          # 1GiB: fails when peak RSS passes idle + budget + 128 MiB
 #   BIN=/path/to/old/opaprules bench/hostile.sh    # measure another build
 #
 # Needs cjpeg (Debian libjpeg-turbo-progs) to make the 8000×6000
@@ -32,5 +35,10 @@ if [ -z "$bin" ]; then
 fi
 if [ $# -eq 0 ]; then
 	set -- -mix -n 2000 -c 100
+elif [ "$1" = memory ]; then
+	shift
+	# serve's runtime overhead over memory_budget: cli.serveMemoryOverhead.
+	set -- -mix -n 300 -c 50 -mixof progressive-8000x6000=1,thumbnail=9 \
+		-memory-budget 1GiB -rss-bound $(((1 << 30) + (128 << 20))) "$@"
 fi
 exec "$tmp/hostile" -bin "$bin" -work "$WORK" -rsscap "$RSS_CAP" "$@"

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/engine"
 	"github.com/opaprules/opaprules/localoss"
 	"github.com/opaprules/opaprules/rules"
@@ -31,6 +33,9 @@ func runServe(env *Env, args []string) int {
 		return code
 	}
 	defer s.srv.Close()
+	if limit := serveMemoryLimit(s.rules.Limits.MemoryBudget, env.Getenv("GOMEMLIMIT")); limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -49,9 +54,28 @@ func runServe(env *Env, args []string) int {
 // served is a configured serve, listening but not yet serving: tests
 // drive it exactly as the command does.
 type served struct {
-	ln  net.Listener
-	hs  *http.Server
-	srv *localoss.Server
+	ln    net.Listener
+	hs    *http.Server
+	srv   *localoss.Server
+	rules *rules.RuleSet
+}
+
+// serveMemoryOverhead is what serve's process holds besides the image
+// memory memory_budget accounts for: the runtime, the binary, the local
+// OSS server, connections and small requests.
+const serveMemoryOverhead = 128 << 20
+
+// serveMemoryLimit is the Go heap's soft limit for serve: memory_budget
+// plus serveMemoryOverhead, so the collector reclaims a finished decode's
+// garbage before the heap grows past what the budget admits (with GOGC
+// alone the heap may double its live size first). Function Compute gets
+// 85% of the instance instead (engine.memoryLimit). An operator's
+// GOMEMLIMIT wins.
+func serveMemoryLimit(budget actions.ByteSize, gomemlimit string) int64 {
+	if gomemlimit != "" || budget <= 0 {
+		return 0
+	}
+	return int64(budget) + serveMemoryOverhead
 }
 
 // setupServe parses serve's flags, loads the rules and builds the server.
@@ -146,7 +170,7 @@ func setupServe(env *Env, args []string) (*served, int) {
 	if env.Samples != nil && *originDir == "" {
 		printSamples(env, endpoint)
 	}
-	return &served{ln: ln, hs: hs, srv: srv}, ExitOK
+	return &served{ln: ln, hs: hs, srv: srv, rules: rs}, ExitOK
 }
 
 // Connection limits of serve's HTTP server, like a production front end's
