@@ -47,7 +47,7 @@ func init() {
 		{"serve", "[flags]", "run a local OSS endpoint that plays an OPAP over a folder", runServe},
 		{"validate", "[--strict] [--format text|json] [FILE...]", "check rules files without a request", runValidate},
 		{"dry-run", "[flags] 'KEY?QUERY'", "show which rules match a request, the plan, and the response it implies", runDryRun},
-		{"test", "[-v] [FILE...]", "run the operators' rule tests (rules_test.yaml)", runTest},
+		{"test", "[FILE...]", "run the operators' rule tests (rules_test.yaml)", runTest},
 		{"sign", "--key-env NAME [--ttl 1h] 'KEY?QUERY'", "print a signed path for signed(NAME) rules", runSign},
 		{"schema", "[rules|tests]", "print the JSON schema of rules.yaml or rules_test.yaml", runSchema},
 		{"fc-server", "[--addr 0.0.0.0:9000] [--rules FILE]", "serve Function Compute custom-runtime invocations (POST /invoke, /initialize)", runFCServer},

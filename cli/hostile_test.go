@@ -466,3 +466,31 @@ rules:
 		t.Errorf("a small redaction after the refusal: %d %q", status, body)
 	}
 }
+
+// Finding 4: rules guard GetObject only. Through the alias, OSS hands HEAD
+// to the supporting access point, and serve mirrors it: the deny rule's 404
+// answers GET, while HEAD shows the object. The docs and rules.yaml say so
+// and show the access point policy that refuses HEAD.
+func TestHostileHeadIsNotARule(t *testing.T) {
+	s := startServe(t, `version: 1
+rules:
+  - name: private-prefix
+    when: key startsWith "private/"
+    actions:
+      - deny: {status: 404, message: "The specified key does not exist."}
+`, map[string]string{"private/payroll.txt": "alice 100\n"}, nil)
+	if status, _, _ := s.do("GET", "/private/payroll.txt", nil); status != 404 {
+		t.Errorf("GET: %d, want the rule's 404", status)
+	}
+	status, h, _ := s.do("HEAD", "/private/payroll.txt", nil)
+	if status != 200 || h.Get("Content-Length") != "10" || h.Get("ETag") == "" {
+		t.Errorf("HEAD: %d %v; OSS answers it from the supporting access point: 200 with the size and ETag", status, h)
+	}
+	shipped, err := os.ReadFile("../rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(shipped), "does not even confirm the object exists") || !strings.Contains(string(shipped), "deploy/opap-policy.json") {
+		t.Error("rules.yaml must say that deny rules do not cover HEAD and point at the access point policy")
+	}
+}

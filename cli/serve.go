@@ -167,6 +167,11 @@ func setupServe(env *Env, args []string) (*served, int) {
 	if pg.OriginHasReservedPrefix() {
 		fmt.Fprintf(env.Stderr, "note: the origin has keys under -/, a prefix serve keeps for its own pages: read them through the alias, http://%s/%s/-/...\n", endpoint, srv.Alias(*ap))
 	}
+	for _, key := range rs.SignedKeys() {
+		if env.Getenv(key) == "" {
+			fmt.Fprintf(env.Stderr, "note: the rules call signed(%q) but %s is not set: every signed URL is refused (403). Set it in serve's environment, e.g. %s=$(head -c 32 /dev/urandom | base64) opaprules serve; sign URLs with opaprules sign --key-env %s\n", key, key, key, key)
+		}
+	}
 	if env.Samples != nil && *originDir == "" {
 		printSamples(env, endpoint)
 	}

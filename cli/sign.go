@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/opaprules/opaprules/rules"
@@ -21,6 +22,9 @@ func runSign(env *Env, args []string) int {
 	}
 	if *ttl < 0 {
 		return usageError(env, fs, fmt.Errorf("--ttl must not be negative"))
+	}
+	if !strings.HasPrefix(*keyEnv, rules.EnvPrefix) {
+		return usageError(env, fs, fmt.Errorf("--key-env %s: signed() reads only variables starting with %s; name one of those", *keyEnv, rules.EnvPrefix))
 	}
 	secrets := env.Getenv(*keyEnv)
 	if secrets == "" {

@@ -170,6 +170,10 @@ func (l *loader) checkCalls(r *Rule, n *yaml.Node, offset int, root ast.Node) bo
 		case "signed":
 			if name, arg, isLit := lit(0); isLit && name == "" {
 				report(arg, "signed: needs the name of the environment variable holding the key")
+			} else if isLit && !strings.HasPrefix(name, EnvPrefix) {
+				report(arg, "signed: the key must be in a variable starting with %s (like env()), not %q", EnvPrefix, name)
+			} else if isLit && !slices.Contains(l.signedKeys, name) {
+				l.signedKeys = append(l.signedKeys, name)
 			}
 		}
 	})

@@ -42,7 +42,14 @@ type RuleSet struct {
 	Warnings []Diagnostic
 
 	uses uses // request names any rule reads
+	// signedKeys are the variables signed() calls name, in file order.
+	signedKeys []string
 }
+
+// SignedKeys lists the environment variables the rules' signed() calls
+// read the key from, so a front end can say when one is empty (then every
+// signed URL is refused).
+func (rs *RuleSet) SignedKeys() []string { return rs.signedKeys }
 
 // Settings are file-wide switches that are not limits.
 type Settings struct {
@@ -276,6 +283,7 @@ func (l *loader) load(data []byte) *RuleSet {
 	}
 	rs := &RuleSet{File: l.file, Limits: actions.DefaultLimits(), Settings: DefaultSettings()}
 	l.compileFile(root, rs)
+	rs.signedKeys = l.signedKeys
 	l.schemaCheck(value)
 	return rs
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +143,9 @@ func VerifySignature(secrets, key, rawQuery string, now time.Time) bool {
 }
 
 func (e *Env) signed(keyEnv string) bool {
-	return VerifySignature(os.Getenv(keyEnv), e.key, e.rawQuery, e.now)
+	// Like env(): only OPAPRULES_* variables, whatever name a template
+	// computes.
+	return VerifySignature(getenv(keyEnv), e.key, e.rawQuery, e.now)
 }
 
 // SignPath returns "/KEY?QUERY&expires=...&sig=..." for the first secret in

@@ -29,6 +29,8 @@ type loader struct {
 	ptrOf map[*yaml.Node]string
 	nodes map[string]*yaml.Node
 	seen  int
+	// signedKeys collects the variables signed() calls name.
+	signedKeys []string
 	// fallbackNodes are the rules that say on_error: fallback, checked
 	// against settings once the whole file is read.
 	fallbackNodes []ruleNode

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ type Object struct {
 type Expect struct {
 	Rules     *[]string         `yaml:"rules" doc:"exactly these rules match, in order ([] for none)"`
 	Actions   *[]string         `yaml:"actions" doc:"exactly these actions run, in order ([] for passthrough)"`
-	Status    int               `yaml:"status" doc:"the response status"`
+	Status    int               `yaml:"status" min:"100" max:"599" doc:"the response status"`
 	Headers   map[string]string `yaml:"headers" doc:"these response headers have these values; \"\" means absent"`
 	ErrorCode string            `yaml:"error_code" doc:"the OSS error code of an error response"`
 }
@@ -281,6 +282,13 @@ func (r Request) Build() (*rules.Request, error) {
 	}
 	if !validMethod(req.Method) {
 		return nil, fmt.Errorf("method %q is not an HTTP method", r.Method)
+	}
+	if r.IP != "" {
+		a, err := netip.ParseAddr(strings.TrimSpace(r.IP))
+		if err != nil {
+			return nil, fmt.Errorf("ip %q is not an IP address", r.IP)
+		}
+		req.IP = a.Unmap().String()
 	}
 	req.AccessPoint, req.AccessPointAlias = rules.SplitAccessPoint(r.AccessPoint)
 	for k, v := range r.Headers {
