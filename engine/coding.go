@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,6 +73,12 @@ func (g *inflateGuard) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	g.out += int64(n)
+	if err != nil && err != io.EOF && g.ctx.Err() == nil && (g.in.err == nil || !errors.Is(err, g.in.err)) {
+		// Corrupt compressed data is the object's fault, not the origin's
+		// (whose read errors pass through as they are).
+		return n, &actions.Error{Status: http.StatusBadRequest, Code: actions.CodeUnsupportedContent,
+			Message: fmt.Sprintf("the object's %s data is corrupt", g.coding), Cause: err}
+	}
 	switch {
 	case g.out > g.max:
 		return 0, &actions.Error{Status: http.StatusBadRequest, Code: actions.CodeEntityTooLarge,
@@ -83,14 +90,19 @@ func (g *inflateGuard) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// byteCounter counts the compressed bytes read.
+// byteCounter counts the compressed bytes read, and remembers the
+// origin's own read error.
 type byteCounter struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *byteCounter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
 	return n, err
 }

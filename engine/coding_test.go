@@ -262,3 +262,38 @@ func openFilesUnder(t *testing.T, dir string) int {
 	}
 	return n
 }
+
+// FuzzDecodedBody: whatever bytes claim to be gzip or deflate, decoding
+// never hands out more than max_decoded_bytes, and fails only with a 400
+// naming the object's fault.
+func FuzzDecodedBody(f *testing.F) {
+	f.Add([]byte("plain text, not gzip"), false)
+	f.Add(gzipMember(f, []byte("name,note\nalice,hello\n")), false)
+	f.Add(gzipMember(f, bytes.Repeat([]byte{'a'}, 200_000)), false)
+	f.Add(deflated(bytes.Repeat([]byte("a,b\n"), 50_000)), true)
+	bad := gzipMember(f, textOf(10_000))
+	bad[len(bad)/2] ^= 0xFF
+	f.Add(bad, false)
+	f.Add(append(gzipMember(f, []byte("x")), 0x1f, 0x8b, 8, 0), false)
+	const limit = 64 << 10
+	f.Fuzz(func(t *testing.T, body []byte, deflate bool) {
+		coding := "gzip"
+		if deflate {
+			coding = "deflate"
+		}
+		src := &originResponse{header: http.Header{"Content-Encoding": {coding}}, body: io.NopCloser(bytes.NewReader(body)), length: int64(len(body))}
+		r, _, err := decodedBody(context.Background(), src, actions.Limits{MaxDecodedBytes: limit, MaxDecodeRatio: 50})
+		if err == nil {
+			var out countWriter
+			_, err = io.Copy(&out, r)
+			if out.n > limit {
+				t.Fatalf("handed out %d bytes, over the limit of %d", out.n, limit)
+			}
+		}
+		if err != nil {
+			if e, ok := actions.AsError(err); !ok || e.Status != 400 {
+				t.Fatalf("error %v (%T), want a 400", err, err)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package pii
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"io"
 	"runtime"
@@ -121,6 +122,49 @@ func FuzzCSVCaps(f *testing.F) {
 			narrow := mustNew(t, Config{Detectors: []string{"email"}, MaxLine: int(max(maxBytes, 1)), MaxFields: maxFields - 1})
 			if _, err := narrow.Redact(io.Discard, bytes.NewReader(data), KindCSV); !errors.As(err, &rte) || !rte.Fields {
 				t.Fatalf("a cap of %d fields let %q through: %v", maxFields-1, data, err)
+			}
+		}
+	})
+}
+
+// FuzzJSONCaps: an NDJSON line longer than MaxLine is refused with a
+// *LineTooLongError whatever it holds, one within it never for its length;
+// and a valid JSON document is never refused by a cap as long as itself.
+func FuzzJSONCaps(f *testing.F) {
+	for _, s := range []string{
+		"{\"a\":\"x@example.com\"}\n{\"b\":1}\n",
+		"[\"" + strings.Repeat("y", 40) + "\"]\n",
+		"{}\r\n\r\n[1,2,3]",
+		"\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"",
+	} {
+		f.Add([]byte(s))
+	}
+	const maxLine = 24
+	capped := mustNew(f, Config{Detectors: []string{"email"}, MaxLine: maxLine})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		longest := 0
+		lines := bytes.Split(data, []byte("\n"))
+		for i, line := range lines {
+			if i < len(lines)-1 { // "\r\n" ends a line; a last lone "\r" is content
+				line = bytes.TrimSuffix(line, []byte("\r"))
+			}
+			longest = max(longest, len(line))
+		}
+		_, err := capped.Redact(io.Discard, bytes.NewReader(data), KindNDJSON)
+		var ll *LineTooLongError
+		switch {
+		case longest > maxLine+2 && !errors.As(err, &ll):
+			// Lines are read in order: an earlier bad line may stop it first.
+			if err == nil {
+				t.Fatalf("a %d-byte line passed a cap of %d", longest, maxLine)
+			}
+		case longest <= maxLine && errors.As(err, &ll):
+			t.Fatalf("lines of at most %d bytes refused as too long: %v", longest, err)
+		}
+		if json.Valid(data) {
+			whole := mustNew(t, Config{Detectors: []string{"email"}, MaxLine: max(len(data), 1)})
+			if _, err := whole.Redact(io.Discard, bytes.NewReader(data), KindJSON); err != nil {
+				t.Fatalf("valid JSON refused with a cap of its own length: %v", err)
 			}
 		}
 	})
