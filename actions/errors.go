@@ -53,6 +53,8 @@ const (
 	CodeMissingContentLength       = "MissingContentLength"
 	CodePreconditionFailed         = "PreconditionFailed"
 	CodeInvalidRange               = "InvalidRange"
+	CodeInvalidVideo               = "InvalidVideo"
+	CodeSnapshotOutOfRange         = "SnapshotOutOfRange"
 	// OSS IMG's codes for oss_process ("IMG error codes").
 	CodeMissingArgument = "MissingArgument"
 	CodeNoSuchStyle     = "NoSuchStyle"

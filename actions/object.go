@@ -29,6 +29,16 @@ type Fetcher interface {
 	Fetch(ctx context.Context, key string, maxBytes int64) ([]byte, error)
 }
 
+// URLFetcher is a Fetcher that can also give a tool a URL to read an
+// object from with HTTP Range requests, so the tool reads only what it
+// needs (ffmpeg taking one frame of a video) and nothing is held in
+// memory first. key "" is the request's own object. The URL works until
+// ctx ends; the bytes read through it count as the request's bytes_in.
+type URLFetcher interface {
+	Fetcher
+	URL(ctx context.Context, key string) (string, error)
+}
+
 // Object is the thing a plan's actions work on, one per request. It holds
 // the body in whichever form the last action left it, bytes or a decoded
 // image, and converts lazily: the first image action decodes, the end of

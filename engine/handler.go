@@ -396,7 +396,7 @@ func (inv *invocation) transform() error {
 	header := inv.src.header.Clone()
 	header.Del("Content-Encoding")
 	obj := inv.newObject(body, size, header)
-	obj.Fetcher = inv.fetcher
+	obj.Fetcher = inv.objectFetcher()
 	defer obj.Close()
 	defer inv.wd.arm(inv.plan.Limits.Timeout)()
 	var (
