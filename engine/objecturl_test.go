@@ -102,9 +102,10 @@ func TestSnapshotReadsPartOfTheVideo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := "videos/" + map[bool]string{true: "fast", false: "end"}[tc.extra != nil] + ".mp4"
-			// 12 s of 640×360 at 4 Mbit/s, ≈6 MB; OPAPRULES_SNAPSHOT_MB=100
-			// makes a 1080p one of about that many megabytes instead.
-			seconds, size, rate := 12, "640x360", "4M"
+			// 24 s of 640×360 at 2 Mbit/s, ≈6 MB, a keyframe every 2 s
+			// (0.5 MB); OPAPRULES_SNAPSHOT_MB=100 makes a 1080p one of
+			// about that many megabytes instead.
+			seconds, size, rate := 24, "640x360", "2M"
 			if mb > 0 {
 				seconds, size, rate = mb/3, "1920x1080", "24M"
 			}
@@ -121,18 +122,21 @@ func TestSnapshotReadsPartOfTheVideo(t *testing.T) {
 			}
 			in := int64(line["bytes_in"].(float64))
 			t.Logf("a frame at 1 s read %d of %d bytes (%.2f%%)", in, total, 100*float64(in)/float64(total))
-			if in <= 0 || in > total/4 {
+			// What ffmpeg needs (the index, a group of pictures) and what
+			// the relay reads ahead (a piece, loopback buffers): a third
+			// of the file at most, whatever the load.
+			if in <= 0 || in > total/3 {
 				t.Errorf("bytes_in %d of a %d-byte video", in, total)
 			}
 			// Later in the video, still a part.
-			r = e.get("/" + key + "?t=9s")
+			r = e.get("/" + key + "?t=17s")
 			requests++
 			line = logs.requestLine(t, requests)
 			if r.status != http.StatusOK {
-				t.Fatalf("at 9 s: %d %s (%v)", r.status, r.body, line["cause"])
+				t.Fatalf("at 17 s: %d %s (%v)", r.status, r.body, line["cause"])
 			}
-			if in := int64(line["bytes_in"].(float64)); in > total/4 {
-				t.Errorf("at 9 s: bytes_in %d of %d", in, total)
+			if in := int64(line["bytes_in"].(float64)); in > total/3 {
+				t.Errorf("at 17 s: bytes_in %d of %d", in, total)
 			}
 		})
 	}
