@@ -78,6 +78,17 @@ type Warmer interface {
 	Warm() error
 }
 
+// URLReader is implemented by actions that read the request's original
+// through URLFetcher.URL rather than from the Object: a tool that takes
+// only the ranges it needs, as ffmpeg takes one frame of a video. When
+// such an action is the plan's first transform step, the engine reads
+// only the original's headers (its ETag, size and type) before it runs,
+// instead of starting a read of the whole object that the action would
+// then drop.
+type URLReader interface {
+	ReadsOriginalByURL() bool
+}
+
 // Class tells the rules engine and the handler how an action relates to the
 // origin object, without running it.
 type Class int

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opaprules/opaprules/internal/ossimg"
 )
@@ -65,6 +67,16 @@ type OSSProcess struct {
 
 // UseStyles receives the file's styles.
 func (p *OSSProcess) UseStyles(s Styles) { p.styles = s }
+
+// ReadsOriginalByURL reports whether the spec is a video snapshot, which
+// reads the original by ranges.
+func (p *OSSProcess) ReadsOriginalByURL() bool {
+	if p.compiled == nil || len(p.compiled.steps) == 0 {
+		return false
+	}
+	r, ok := p.compiled.steps[0].action.(URLReader)
+	return ok && r.ReadsOriginalByURL()
+}
 
 // Prepare checks and compiles a literal spec once; a templated spec is
 // empty here and compiled per request.
@@ -304,8 +316,12 @@ func (p *OSSProcess) compile(spec string, trusted bool) (*ossPlan, error) {
 		if !trusted && !p.allows("snapshot") {
 			return nil, &ossError{offset: op.Pos, op: op.Name, status: http.StatusForbidden, code: CodeAccessDenied, msg: "this operation is not allowed here"}
 		}
-		return nil, &ossError{offset: op.Pos, op: op.Name, code: CodeNotImplemented,
-			msg: "video snapshots are not supported by this build (see docs/oss-img.md)"}
+		c := &ossCompiler{p: p, trusted: trusted}
+		st, err := c.snapshot(&op)
+		if err != nil {
+			return nil, err
+		}
+		return &ossPlan{steps: []ossStep{st}}, nil
 	}
 	c := &ossCompiler{p: p, trusted: trusted}
 	return c.plan(s)
@@ -468,6 +484,51 @@ func clip(s string) string {
 		return s[:40] + "…"
 	}
 	return s
+}
+
+// Video snapshot: t (ms), w, h, m_fast, f (jpg, png), ar_auto (Alibaba
+// Cloud OSS, "Video snapshots"). Onto the snapshot action, which reads the
+// video by ranges; it always honours the video's rotation, so ar_auto is
+// what it does anyway.
+func (c *ossCompiler) snapshot(op *ossimg.Op) (ossStep, error) {
+	if err := c.known(op, "t", "w", "h", "m", "f", "ar"); err != nil {
+		return ossStep{}, err
+	}
+	t, has, err := c.integer(op, "t", 0, math.MaxInt32, "")
+	if err != nil {
+		return ossStep{}, err
+	}
+	if !has {
+		return ossStep{}, &ossError{offset: op.Pos, op: op.Name, code: CodeMissingArgument, msg: "set t, the time of the frame in milliseconds"}
+	}
+	snap := &Snapshot{At: VideoTime(time.Duration(t) * time.Millisecond), Mode: "accurate", Format: "jpeg"}
+	for _, dim := range []struct {
+		key string
+		dst *int
+	}{{"w", &snap.Width}, {"h", &snap.Height}} {
+		if *dim.dst, _, err = c.integer(op, dim.key, 0, 16384, ""); err != nil {
+			return ossStep{}, err
+		}
+	}
+	if a, ok := op.Get("m"); ok {
+		if a.Value != "fast" {
+			return ossStep{}, c.fail(op, "m", "", "%q is not a mode (want fast)", clip(a.Value))
+		}
+		snap.Mode = "fast"
+	}
+	if a, ok := op.Get("f"); ok {
+		switch a.Value {
+		case "jpg", "jpeg":
+		case "png":
+			snap.Format = "png"
+		default:
+			return ossStep{}, c.fail(op, "f", "", "%q is not a snapshot format (want jpg or png)", clip(a.Value))
+		}
+	}
+	if a, ok := op.Get("ar"); ok && a.Value != "auto" {
+		return ossStep{}, c.fail(op, "ar", "", "%q: want auto", clip(a.Value))
+	}
+	return ossStep{op: op.Name, action: snap}, nil
 }
 
 // Resize: m, w, h, l, s, p, limit, color (Alibaba Cloud OSS, "Resize
@@ -974,6 +1035,7 @@ var (
 	_ StyleUser     = (*OSSProcess)(nil)
 	_ Validator     = (*OSSProcess)(nil)
 	_ Predictor     = (*OSSProcess)(nil)
+	_ URLReader     = (*OSSProcess)(nil)
 )
 
 // registered returns a fresh parameter struct of an action with its

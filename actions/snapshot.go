@@ -349,5 +349,11 @@ func (*VideoTime) JSONSchema() map[string]any {
 	}}
 }
 
+// ReadsOriginalByURL: ffmpeg reads the video by ranges.
+func (s *Snapshot) ReadsOriginalByURL() bool { return true }
+
 // Interface guards (see docs/adding-an-action.md).
-var _ Action = (*Snapshot)(nil)
+var (
+	_ Action    = (*Snapshot)(nil)
+	_ URLReader = (*Snapshot)(nil)
+)

@@ -371,7 +371,11 @@ func (inv *invocation) passThrough() error {
 // done, and the Range applies to the result.
 func (inv *invocation) transform() error {
 	if inv.src == nil {
-		if err := inv.openOrigin(nil); err != nil {
+		open := inv.openOrigin
+		if readsOriginalByURL(inv.plan) {
+			open = inv.openOriginHeaders
+		}
+		if err := open(nil); err != nil {
 			return err
 		}
 	}
@@ -395,6 +399,7 @@ func (inv *invocation) transform() error {
 	}
 	header := inv.src.header.Clone()
 	header.Del("Content-Encoding")
+	header.Del("Content-Range") // of the original's read; the answer's is set below
 	obj := inv.newObject(body, size, header)
 	obj.Fetcher = inv.objectFetcher()
 	defer obj.Close()
@@ -482,6 +487,32 @@ func (inv *invocation) openOrigin(forward []string) error {
 		inv.src, err = inv.source.open(inv.ctx, inv.req, forward)
 		return err
 	})
+}
+
+// openOriginHeaders starts a read of the original's first byte only, for
+// its headers (ETag, Last-Modified, type and size), when the plan's first
+// step reads the original by ranges itself.
+func (inv *invocation) openOriginHeaders([]string) error {
+	head := *inv.req
+	head.Header = inv.req.Header.Clone()
+	head.Header.Set("Range", "bytes=0-0")
+	head.Header.Del("If-Range")
+	return inv.timed("origin", func() (err error) {
+		inv.src, err = inv.source.open(inv.ctx, &head, []string{"Range"})
+		return err
+	})
+}
+
+// readsOriginalByURL reports whether the plan's first transform step
+// reads the original through a URL (actions.URLReader).
+func readsOriginalByURL(plan *rules.Plan) bool {
+	for _, s := range plan.Steps {
+		if s.Class == actions.Transform {
+			r, ok := s.Action.(actions.URLReader)
+			return ok && r.ReadsOriginalByURL()
+		}
+	}
+	return false
 }
 
 // closeOrigin ends the read of the original, counting what was read.

@@ -64,11 +64,13 @@ func (f urlFetcher) URL(ctx context.Context, key string) (string, error) {
 		}
 		rl := &relay{client: src.client, upstream: upstream, signed: signed, count: f.count}
 		if o := f.inv.src; key == "" && o != nil {
-			// The original was opened before the plan ran (for its ETag);
-			// the tool reads it by ranges instead, so that read stops
-			// here rather than fill buffers until the plan ends.
-			if o.status == http.StatusOK && o.length > 0 {
-				rl.size.Store(o.length)
+			// The original was opened before the plan ran, for its ETag
+			// (its first byte only, when the plan starts with this tool:
+			// openOriginHeaders); the tool reads it by ranges instead, so
+			// that read stops here rather than fill buffers until the
+			// plan ends.
+			if size := o.meta().Size; size > 0 && (o.status == http.StatusOK || o.status == http.StatusPartialContent) {
+				rl.size.Store(size)
 			}
 			o.Close()
 		}

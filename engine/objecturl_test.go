@@ -110,6 +110,7 @@ func TestSnapshotReadsPartOfTheVideo(t *testing.T) {
 				seconds, size, rate = mb/3, "1920x1080", "24M"
 			}
 			total := makeVideo(t, filepath.Join(e.dir, key), seconds, size, rate, tc.extra...)
+			sent := e.srv.Stats().OriginBytes
 			r := e.get("/" + key)
 			requests++
 			line := logs.requestLine(t, requests)
@@ -127,6 +128,12 @@ func TestSnapshotReadsPartOfTheVideo(t *testing.T) {
 			// of the file at most, whatever the load.
 			if in <= 0 || in > total/3 {
 				t.Errorf("bytes_in %d of a %d-byte video", in, total)
+			}
+			// Nor does the origin send more: before ffmpeg starts, only the
+			// original's headers are read (one byte of body), not a whole
+			// read that fills buffers until it is dropped.
+			if out := e.srv.Stats().OriginBytes - sent; out > total/3 {
+				t.Errorf("the origin sent %d bytes of a %d-byte video", out, total)
 			}
 			// Later in the video, still a part.
 			r = e.get("/" + key + "?t=17s")

@@ -521,7 +521,10 @@ func TestOSSProcessErrors(t *testing.T) {
 		// styles and video
 		{"style/nosuch", 404, "NoSuchStyle", "", `the style "nosuch" does not exist`},
 		{"style/a!b", 400, "InvalidArgument", "", "style name"},
-		{"video/snapshot,t_1000", 400, "NotImplemented", "", "snapshot: video snapshots"},
+		{"video/snapshot,w_100", 400, "MissingArgument", "", "snapshot: set t"},
+		{"video/snapshot,t_1000,f_gif", 400, "InvalidArgument", "", "snapshot: f: "},
+		{"video/snapshot,t_1000,m_slow", 400, "InvalidArgument", "", "snapshot: m: "},
+		{"video/snapshot,t_-5", 400, "InvalidArgument", "", "snapshot: t: "},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			r := e.ossGet("q.png", tc.spec)
@@ -720,4 +723,31 @@ rules:
 	if r.status != 400 || r.errorCode() != "WatermarkError" || !strings.Contains(r.body, "not installed") {
 		t.Fatalf("a missing font: %d %s", r.status, r.body)
 	}
+}
+
+// video/snapshot runs the snapshot action: a frame, read by ranges, sized
+// and encoded as the spec says.
+func TestOSSVideoSnapshot(t *testing.T) {
+	reftest.Tool(t, "ffmpeg")
+	e := newEnv(t, ossRules, nil)
+	makeVideo(t, filepath.Join(e.dir, "videos", "v.mp4"), 4, "320x240", "500k")
+	for _, tc := range []struct {
+		spec   string
+		format string
+		w, h   int
+	}{
+		{"video/snapshot,t_1000", "image/jpeg", 320, 240},
+		{"video/snapshot,t_1500,w_160,f_png", "image/png", 160, 120},
+		{"video/snapshot,t_2000,h_60,m_fast,ar_auto", "image/jpeg", 80, 60},
+	} {
+		r := e.ossGet("videos/v.mp4", tc.spec)
+		if r.status != 200 || r.header.Get("Content-Type") != tc.format {
+			t.Errorf("%s: %d %s %s", tc.spec, r.status, r.header.Get("Content-Type"), r.body)
+			continue
+		}
+		if cfg, err := imageio.DecodeConfig([]byte(r.body)); err != nil || cfg.Width != tc.w || cfg.Height != tc.h {
+			t.Errorf("%s: frame %+v, %v; want %d×%d", tc.spec, cfg, err, tc.w, tc.h)
+		}
+	}
+	checkOSSError(t, e.ossGet("videos/v.mp4", "video/snapshot,t_60000"), 400, "SnapshotOutOfRange", "", "")
 }
