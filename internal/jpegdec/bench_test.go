@@ -52,7 +52,7 @@ func BenchmarkDecode4000x3000(b *testing.B) {
 				b.SetBytes(int64(len(kind.data)))
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := Decode(bytes.NewReader(kind.data), Options{Scale: s}); err != nil {
+					if _, err := decode(bytes.NewReader(kind.data), Options{Scale: s}); err != nil {
 						b.Fatal(err)
 					}
 				}

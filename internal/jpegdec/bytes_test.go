@@ -15,7 +15,7 @@ func TestDecodeBytes(t *testing.T) {
 		for _, s := range scales {
 			for _, sharp := range []bool{false, true} {
 				opts := Options{Scale: s, SharpChroma: sharp}
-				a, errA := Decode(bytes.NewReader(data), opts)
+				a, errA := decode(bytes.NewReader(data), opts)
 				b, errB := DecodeBytes(data, opts)
 				if (errA == nil) != (errB == nil) {
 					t.Fatalf("%s: Decode %v, DecodeBytes %v", name, errA, errB)

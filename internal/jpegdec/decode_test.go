@@ -48,7 +48,7 @@ func readFixture(t testing.TB, name string) []byte {
 
 func decodeT(t testing.TB, data []byte, scale int) image.Image {
 	t.Helper()
-	img, err := Decode(bytes.NewReader(data), Options{Scale: scale})
+	img, err := decode(bytes.NewReader(data), Options{Scale: scale})
 	if err != nil {
 		t.Fatalf("scale %d: %v", scale, err)
 	}
@@ -231,7 +231,7 @@ func TestOutputSize(t *testing.T) {
 }
 
 func TestArithmeticRefused(t *testing.T) {
-	_, err := Decode(bytes.NewReader(readFixture(t, "arith.jpg")), Options{})
+	_, err := decode(bytes.NewReader(readFixture(t, "arith.jpg")), Options{})
 	var ue UnsupportedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("got %v, want UnsupportedError", err)
@@ -241,7 +241,7 @@ func TestArithmeticRefused(t *testing.T) {
 func TestBadScale(t *testing.T) {
 	data := encodeStd(t, photo(8, 8, 1), 75)
 	for _, s := range []int{-1, 3, 16} {
-		if _, err := Decode(bytes.NewReader(data), Options{Scale: s}); err == nil {
+		if _, err := decode(bytes.NewReader(data), Options{Scale: s}); err == nil {
 			t.Errorf("scale %d accepted", s)
 		}
 	}
@@ -249,12 +249,12 @@ func TestBadScale(t *testing.T) {
 
 func TestMaxPixels(t *testing.T) {
 	data := encodeStd(t, photo(100, 50, 1), 75)
-	_, err := Decode(bytes.NewReader(data), Options{Scale: 8, MaxPixels: 4999})
+	_, err := decode(bytes.NewReader(data), Options{Scale: 8, MaxPixels: 4999})
 	var le *LimitError
 	if !errors.As(err, &le) || le.Width != 100 || le.Height != 50 {
 		t.Fatalf("got %v, want LimitError", err)
 	}
-	if _, err := Decode(bytes.NewReader(data), Options{MaxPixels: 5000}); err != nil {
+	if _, err := decode(bytes.NewReader(data), Options{MaxPixels: 5000}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -345,7 +345,7 @@ func TestDecodeConfig(t *testing.T) {
 				t.Errorf("EXIF should start at the TIFF header: %q", cfg.EXIF[:4])
 			}
 			// Decode must skip the segment too.
-			if _, err := Decode(bytes.NewReader(tc.data), Options{Scale: 2}); err != nil {
+			if _, err := decode(bytes.NewReader(tc.data), Options{Scale: 2}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -450,7 +450,7 @@ func TestMalformed(t *testing.T) {
 	for name, data := range malformedInputs(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, s := range scales {
-				img, err := Decode(bytes.NewReader(data), Options{Scale: s})
+				img, err := decode(bytes.NewReader(data), Options{Scale: s})
 				if err == nil {
 					// A few corruptions still decode (e.g. flipped bits
 					// that happen to form valid codes); that is fine as long
@@ -477,7 +477,7 @@ func TestMalformedMustFail(t *testing.T) {
 	for _, name := range []string{"empty", "soiOnly", "notJPEG", "eoiOnly", "headersOnly",
 		"sosNoData", "halfData", "progHalf", "zeroWidth", "hugeDims", "12bit", "twoComponents",
 		"arithSOF", "losslessSOF", "sosBeforeSOF", "progACBeforeDC"} {
-		if _, err := Decode(bytes.NewReader(cases[name]), Options{}); err == nil {
+		if _, err := decode(bytes.NewReader(cases[name]), Options{}); err == nil {
 			t.Errorf("%s: decoded without error", name)
 		} else if strings.Contains(name, "SOF") && name != "sosBeforeSOF" {
 			var ue UnsupportedError
@@ -538,7 +538,7 @@ func TestScaledDecodeMemory(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		if _, err := Decode(bytes.NewReader(data), Options{Scale: s}); err != nil {
+		if _, err := decode(bytes.NewReader(data), Options{Scale: s}); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)

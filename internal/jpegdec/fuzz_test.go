@@ -42,7 +42,7 @@ func FuzzDecode(f *testing.F) {
 		cfg, cerr := DecodeConfig(bytes.NewReader(data))
 		var firstErr error
 		for i, s := range scales {
-			img, err := Decode(bytes.NewReader(data), Options{Scale: s})
+			img, err := decode(bytes.NewReader(data), Options{Scale: s})
 			if err != nil {
 				var fe FormatError
 				var ue UnsupportedError
@@ -70,7 +70,7 @@ func FuzzDecode(f *testing.F) {
 			img.At(b.Max.X-1, b.Max.Y-1)
 			img.At(0, b.Max.Y-1)
 			// Sharper chroma changes the planes, not the parse.
-			sharp, err := Decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true})
+			sharp, err := decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true})
 			if err != nil {
 				t.Fatalf("scale %d: plain decode succeeded, SharpChroma: %v", s, err)
 			}

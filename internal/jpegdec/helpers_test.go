@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -188,4 +190,45 @@ func psnrRegion(a, b plane, w, h int) float64 {
 		return math.Inf(1)
 	}
 	return 10 * math.Log10(255*255*float64(w*h)/se)
+}
+
+// decode reads a JPEG from r and decodes it at 1/opts.Scale of its size:
+// DecodeBytes for tests that hold a reader.
+func decode(r io.Reader, opts Options) (image.Image, error) {
+	if _, err := shiftOf(opts.Scale); err != nil {
+		return nil, err
+	}
+	data, err := readAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeBytes(data, opts)
+}
+
+// readAll slurps the input, sized up front when the reader can tell its
+// length, so the entropy decoder can work on a flat slice.
+func readAll(r io.Reader) ([]byte, error) {
+	n := 0
+	switch l := r.(type) {
+	case interface{ Len() int }: // bytes.Reader, bytes.Buffer, strings.Reader
+		n = l.Len()
+	case interface{ Stat() (fs.FileInfo, error) }: // os.File
+		if fi, err := l.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<30 {
+			n = int(fi.Size())
+		}
+	}
+	buf := make([]byte, 0, n+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

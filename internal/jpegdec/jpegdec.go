@@ -27,7 +27,7 @@
 // *image.CMYK for 4-component files. Like image/jpeg, truncated or corrupt
 // entropy-coded data is an error rather than a partial image.
 //
-// Decode reads the whole input into memory before allocating pixel planes,
+// DecodeBytes works on the whole input in memory before allocating pixel planes,
 // and refuses a header whose block count the input could not possibly encode
 // (every block needs at least one bit), so a tiny hostile file cannot make
 // it allocate a huge image; use [Options.MaxPixels] to bound memory on
@@ -42,7 +42,6 @@ import (
 	"image"
 	"image/color"
 	"io"
-	"io/fs"
 )
 
 // FormatError reports that the input is not a valid JPEG (including truncated
@@ -121,20 +120,8 @@ func DecodeConfig(r io.Reader) (Config, error) {
 	return d.config(), nil
 }
 
-// Decode decodes a JPEG at 1/opts.Scale of its size.
-func Decode(r io.Reader, opts Options) (image.Image, error) {
-	if _, err := shiftOf(opts.Scale); err != nil {
-		return nil, err
-	}
-	data, err := readAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeBytes(data, opts)
-}
-
-// DecodeBytes is Decode on a JPEG already in memory, without copying it
-// first. The decoder only reads data; it must not change during the call.
+// DecodeBytes decodes a JPEG held in memory at 1/opts.Scale of its size,
+// without copying it first. The decoder only reads data; it must not change during the call.
 func DecodeBytes(data []byte, opts Options) (image.Image, error) {
 	shift, err := shiftOf(opts.Scale)
 	if err != nil {
@@ -185,32 +172,4 @@ func ScaleFor(srcW, srcH, dstW, dstH int) int {
 		}
 	}
 	return 1
-}
-
-// readAll slurps the input, sized up front when the reader can tell its
-// length, so the entropy decoder can work on a flat slice.
-func readAll(r io.Reader) ([]byte, error) {
-	n := 0
-	switch l := r.(type) {
-	case interface{ Len() int }: // bytes.Reader, bytes.Buffer, strings.Reader
-		n = l.Len()
-	case interface{ Stat() (fs.FileInfo, error) }: // os.File
-		if fi, err := l.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<30 {
-			n = int(fi.Size())
-		}
-	}
-	buf := make([]byte, 0, n+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }

@@ -92,7 +92,7 @@ func TestSharpChromaLayouts(t *testing.T) {
 	} {
 		data := readFixture(t, tc.name)
 		for s, want := range tc.want {
-			img, err := Decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true})
+			img, err := decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestSharpChromaLayouts(t *testing.T) {
 	// Other models keep their types; their subsampled planes are
 	// upsampled from the sharper plane.
 	for name, want := range map[string]string{"gray_rst.jpg": "Gray", "rgb.jpg": "RGBA", "cmyk.jpg": "CMYK", "cmyk_c22.jpg": "CMYK", "ycck.jpg": "CMYK"} {
-		img, err := Decode(bytes.NewReader(readFixture(t, name)), Options{Scale: 4, SharpChroma: true})
+		img, err := decode(bytes.NewReader(readFixture(t, name)), Options{Scale: 4, SharpChroma: true})
 		if err != nil || typeName(img) != want {
 			t.Errorf("%s: %T, %v", name, img, err)
 		}
@@ -137,7 +137,7 @@ func TestSharpChromaCloserToFull(t *testing.T) {
 	for _, s := range scales[1:] {
 		var p [2]float64
 		for k, sharp := range []bool{false, true} {
-			img, err := Decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: sharp})
+			img, err := decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: sharp})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,11 +157,11 @@ func TestSharpChromaProgressiveMatchesSequential(t *testing.T) {
 	for _, name := range []string{"prog420", "prog444_rst", "prog422_rst", "proggray", "prog_spectral", "prog_sa_rst", "prog3x2"} {
 		prog, seq := readFixture(t, name+".jpg"), readFixture(t, name+".seq.jpg")
 		for _, s := range scales {
-			a, err := Decode(bytes.NewReader(prog), Options{Scale: s, SharpChroma: true})
+			a, err := decode(bytes.NewReader(prog), Options{Scale: s, SharpChroma: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Decode(bytes.NewReader(seq), Options{Scale: s, SharpChroma: true})
+			b, err := decode(bytes.NewReader(seq), Options{Scale: s, SharpChroma: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +183,7 @@ func TestSharpChromaMemory(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		if _, err := Decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true}); err != nil {
+		if _, err := decode(bytes.NewReader(data), Options{Scale: s, SharpChroma: true}); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)
