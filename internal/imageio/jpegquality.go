@@ -1,5 +1,7 @@
 package imageio
 
+import "github.com/opaprules/opaprules/internal/jpegspec"
+
 // JPEG quality is not stored in the file; what is stored are the
 // quantisation tables the encoder derived from it. Encoders built on the
 // IJG code (libjpeg, libjpeg-turbo, mozjpeg's defaults, Go's image/jpeg,
@@ -10,43 +12,6 @@ package imageio
 // file's, which gives back the exact setting for those encoders and the
 // nearest equivalent for others; OSS IMG's relative quality (quality,q_)
 // multiplies this.
-
-// Annex K.1 and K.2, in natural (row-major) order.
-var annexK = [2][64]int{
-	{
-		16, 11, 10, 16, 24, 40, 51, 61,
-		12, 12, 14, 19, 26, 58, 60, 55,
-		14, 13, 16, 24, 40, 57, 69, 56,
-		14, 17, 22, 29, 51, 87, 80, 62,
-		18, 22, 37, 56, 68, 109, 103, 77,
-		24, 35, 55, 64, 81, 104, 113, 92,
-		49, 64, 78, 87, 103, 121, 120, 101,
-		72, 92, 95, 98, 112, 100, 103, 99,
-	},
-	{
-		17, 18, 24, 47, 99, 99, 99, 99,
-		18, 21, 26, 66, 99, 99, 99, 99,
-		24, 26, 56, 99, 99, 99, 99, 99,
-		47, 66, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-	},
-}
-
-// zigzag maps the position of a coefficient in a DQT segment (zig-zag
-// order) to its natural index.
-var zigzag = [64]int{
-	0, 1, 8, 16, 9, 2, 3, 10,
-	17, 24, 32, 25, 18, 11, 4, 5,
-	12, 19, 26, 33, 40, 48, 41, 34,
-	27, 20, 13, 6, 7, 14, 21, 28,
-	35, 42, 49, 56, 57, 50, 43, 36,
-	29, 22, 15, 23, 30, 37, 44, 51,
-	58, 59, 52, 45, 38, 31, 39, 46,
-	53, 60, 61, 54, 47, 55, 62, 63,
-}
 
 // ijgTable is the Annex K table t scaled for quality q as the IJG code
 // does it: values clamped to 1..255 for baseline files, to 1..32767 for
@@ -62,8 +27,8 @@ func ijgTable(t int, q int, baseline bool) [64]int {
 		limit = 255
 	}
 	var out [64]int
-	for i, v := range annexK[t] {
-		out[i] = max(1, min(limit, (v*scale+50)/100))
+	for i, v := range jpegspec.AnnexK[t] {
+		out[i] = max(1, min(limit, (int(v)*scale+50)/100))
 	}
 	return out
 }
@@ -146,7 +111,7 @@ func jpegQuantTables(data []byte) map[int][64]int {
 					if prec == 1 {
 						v = int(seg[1+2*i])<<8 | int(seg[2+2*i])
 					}
-					t[zigzag[i]] = v
+					t[jpegspec.Unzig[i]] = v
 				}
 				tables[id] = t
 				seg = seg[1+size:]

@@ -3,19 +3,9 @@ package jpegdec
 import (
 	"encoding/binary"
 	mbits "math/bits"
-)
 
-// unzig maps a zig-zag index to the natural (row-major) position.
-var unzig = [64]uint8{
-	0, 1, 8, 16, 9, 2, 3, 10,
-	17, 24, 32, 25, 18, 11, 4, 5,
-	12, 19, 26, 33, 40, 48, 41, 34,
-	27, 20, 13, 6, 7, 14, 21, 28,
-	35, 42, 49, 56, 57, 50, 43, 36,
-	29, 22, 15, 23, 30, 37, 44, 51,
-	58, 59, 52, 45, 38, 31, 39, 46,
-	53, 60, 61, 54, 47, 55, 62, 63,
-}
+	"github.com/opaprules/opaprules/internal/jpegspec"
+)
 
 // slotMap says which coefficients a progressive decode keeps for a scale:
 // only those the reduced IDCT reads (see idct.go), so a 1/8 decode stores
@@ -38,7 +28,7 @@ func init() {
 	for shift, f := range used {
 		m := &slotMaps[shift]
 		for k := 0; k < 64; k++ {
-			p := unzig[k]
+			p := jpegspec.Unzig[k]
 			if f(int(p>>3)) && f(int(p&7)) {
 				m.ofZig[k] = int8(m.n)
 				m.nat[m.n] = p
@@ -207,7 +197,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 			if k > 63 {
 				break
 			}
-			blk[unzig[k]&63] = (e >> 11) * q[k]
+			blk[jpegspec.Unzig[k]&63] = (e >> 11) * q[k]
 			continue
 		}
 		var rs uint8
@@ -231,7 +221,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 		if k > 63 {
 			break
 		}
-		blk[unzig[k]&63] = v * q[k]
+		blk[jpegspec.Unzig[k]&63] = v * q[k]
 	}
 	d.bits, d.nbits = bits, n
 }
@@ -525,7 +515,7 @@ func (d *decoder) reconstruct() {
 		ns := sm.n
 		bs := 8 >> c.shift
 		var qn [64]int32
-		for k, p := range unzig {
+		for k, p := range jpegspec.Unzig {
 			qn[p] = d.quant[c.tq][k]
 		}
 		for by := 0; by < c.bh; by++ {
@@ -556,7 +546,7 @@ func (d *decoder) reconstruct() {
 					idct2(&blk, c.pix[off:], c.stride)
 				}
 				for m := ac; m != 0; m &= m - 1 {
-					blk[unzig[mbits.TrailingZeros64(m)]] = 0
+					blk[jpegspec.Unzig[mbits.TrailingZeros64(m)]] = 0
 				}
 			}
 		}

@@ -1,6 +1,10 @@
 package jpegenc
 
-import "math"
+import (
+	"math"
+
+	"github.com/opaprules/opaprules/internal/jpegspec"
+)
 
 // The forward DCT is the Arai-Agui-Nakajima factorisation in float32: 5
 // multiplications per 8-point pass, its output scaled per coefficient by
@@ -73,7 +77,7 @@ func fdctQuant(src []uint8, stride int, d *quantizer, dst *[64]int16) uint64 {
 	dst[0] = int16(c)
 	mask |= uint64(uint32(c|-c) >> 31)
 	for k := 1; k < 64; k++ {
-		n := zigzag[k] & 63
+		n := jpegspec.Unzig[k] & 63
 		f := ws[n] * d[n]
 		c := int32(f + math.Float32frombits(math.Float32bits(acRounding)|math.Float32bits(f)&(1<<31)))
 		dst[k] = int16(c)

@@ -1,6 +1,10 @@
 package jpegenc
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/opaprules/opaprules/internal/jpegspec"
+)
 
 // scan is one SOS: its components (indexes into frame.comps), spectral
 // band ss..se and successive approximation bits ah (previous) and al
@@ -66,7 +70,7 @@ func (e *encoder) writeHeaders(progressive bool) {
 	dqt := make([]byte, 0, 65*ntab)
 	for t := range ntab {
 		dqt = append(dqt, byte(t))
-		for _, n := range zigzag {
+		for _, n := range jpegspec.Unzig {
 			dqt = append(dqt, byte(f.quant[t][n]))
 		}
 	}
