@@ -58,7 +58,7 @@ func (c *RoundedCorners) Apply(ctx context.Context, obj *Object) error {
 			if cx == px || cy == py {
 				return 1
 			}
-			return max(0, min(1, r-math.Hypot(px-cx, py-cy)+0.5))
+			return coverage(r, math.Hypot(px-cx, py-cy))
 		})
 		return out
 	}))
