@@ -148,7 +148,7 @@ func runDryRun(env *Env, args []string) int {
 }
 
 type dryRunResult struct {
-	Rules   []ruleOut         `json:"rules"`
+	Rules   []rules.RuleTrace `json:"rules"`
 	Plan    []planOut         `json:"plan"`
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers"`
@@ -157,14 +157,6 @@ type dryRunResult struct {
 	Vary   []string   `json:"vary"`
 	Error  *errorOut  `json:"error,omitempty"`
 	Result *resultOut `json:"result,omitempty"`
-}
-
-type ruleOut struct {
-	Name            string `json:"name"`
-	Matched         bool   `json:"matched"`
-	Skipped         string `json:"skipped,omitempty"`
-	FailedCondition string `json:"failed_condition,omitempty"`
-	Error           string `json:"error,omitempty"`
 }
 
 type planOut struct {
@@ -191,11 +183,9 @@ type resultOut struct {
 
 // describe turns an engine result into dry-run's document.
 func describe(res *engine.LocalResult, head []byte) dryRunResult {
-	doc := dryRunResult{Rules: []ruleOut{}, Plan: []planOut{}, Status: res.Status, Headers: map[string]string{}, Vary: append([]string{}, res.Vary...)}
+	doc := dryRunResult{Rules: []rules.RuleTrace{}, Plan: []planOut{}, Status: res.Status, Headers: map[string]string{}, Vary: append([]string{}, res.Vary...)}
 	if res.Trace != nil {
-		for _, t := range res.Trace.Rules {
-			doc.Rules = append(doc.Rules, ruleOut{t.Name, t.Matched, t.Skipped, t.FailedCondition, t.Error})
-		}
+		doc.Rules = append(doc.Rules, res.Trace.Rules...)
 	}
 	if res.Plan != nil {
 		for _, s := range res.Plan.Steps {

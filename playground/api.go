@@ -235,20 +235,20 @@ func (f formData) request() (ruletest.Request, error) {
 
 // runOut is what the page shows of a run.
 type runOut struct {
-	Request  requestOut `json:"request"`
-	Trace    []ruleOut  `json:"trace"`
-	Plan     []stepOut  `json:"plan"`
-	Status   int        `json:"status"`
-	Text     string     `json:"status_text"`
-	Headers  []field    `json:"headers"`
-	Vary     []string   `json:"vary"`
-	ETag     string     `json:"etag,omitempty"`
-	Error    *errorOut  `json:"error,omitempty"`
-	Original *bodyOut   `json:"original,omitempty"`
-	Result   *bodyOut   `json:"result,omitempty"`
-	Stages   []stageOut `json:"stages"`
-	Problems []problem  `json:"problems"`
-	TestCase string     `json:"test_case"`
+	Request  requestOut        `json:"request"`
+	Trace    []rules.RuleTrace `json:"trace"`
+	Plan     []stepOut         `json:"plan"`
+	Status   int               `json:"status"`
+	Text     string            `json:"status_text"`
+	Headers  []field           `json:"headers"`
+	Vary     []string          `json:"vary"`
+	ETag     string            `json:"etag,omitempty"`
+	Error    *errorOut         `json:"error,omitempty"`
+	Original *bodyOut          `json:"original,omitempty"`
+	Result   *bodyOut          `json:"result,omitempty"`
+	Stages   []stageOut        `json:"stages"`
+	Problems []problem         `json:"problems"`
+	TestCase string            `json:"test_case"`
 }
 
 type requestOut struct {
@@ -257,14 +257,6 @@ type requestOut struct {
 	Query       string  `json:"query"`
 	AccessPoint string  `json:"access_point"`
 	Headers     []field `json:"headers"`
-}
-
-type ruleOut struct {
-	Name            string `json:"name"`
-	Matched         bool   `json:"matched"`
-	Skipped         string `json:"skipped,omitempty"`
-	FailedCondition string `json:"failed_condition,omitempty"`
-	Error           string `json:"error,omitempty"`
 }
 
 type stepOut struct {
@@ -351,15 +343,13 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "the run could not finish: "+err.Error())
 		return
 	}
-	out := runOut{Status: res.Status, Text: http.StatusText(res.Status), Vary: res.Vary, Problems: problemsOf(diags), Trace: []ruleOut{}, Plan: []stepOut{}, Headers: []field{}, Stages: []stageOut{}}
+	out := runOut{Status: res.Status, Text: http.StatusText(res.Status), Vary: res.Vary, Problems: problemsOf(diags), Trace: []rules.RuleTrace{}, Plan: []stepOut{}, Headers: []field{}, Stages: []stageOut{}}
 	if out.Vary == nil {
 		out.Vary = []string{}
 	}
 	out.Request = requestOut{Method: req.Method, Key: req.Key, Query: req.RawQuery, AccessPoint: req.AccessPoint, Headers: sortedHeaders(req.Header)}
 	if res.Trace != nil {
-		for _, t := range res.Trace.Rules {
-			out.Trace = append(out.Trace, ruleOut{t.Name, t.Matched, t.Skipped, t.FailedCondition, t.Error})
-		}
+		out.Trace = append(out.Trace, res.Trace.Rules...)
 	}
 	if res.Plan != nil {
 		for _, st := range res.Plan.Steps {

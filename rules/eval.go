@@ -119,16 +119,17 @@ type Trace struct {
 }
 
 // RuleTrace is what happened to one rule.
+// Its JSON form is what dry-run --format json and the playground show.
 type RuleTrace struct {
-	Name    string
-	Matched bool
+	Name    string `json:"name"`
+	Matched bool   `json:"matched"`
 	// Skipped says why the rule was not evaluated: "access_point",
 	// "after final rule NAME", "after terminal rule NAME", "error" (a
-	// runtime error with on_error: skip).
-	Skipped string
+	// runtime error with on_error: skip or fallback).
+	Skipped string `json:"skipped,omitempty"`
 	// FailedCondition is the top-level part of `when` that was false.
-	FailedCondition string
-	Error           string
+	FailedCondition string `json:"failed_condition,omitempty"`
+	Error           string `json:"error,omitempty"`
 }
 
 // Explain evaluates req like Evaluate and also says, rule by rule, what
