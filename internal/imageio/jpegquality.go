@@ -74,50 +74,31 @@ func jpegQuantTables(data []byte) map[int][64]int {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return tables
 	}
-	for p := 2; p+4 <= len(data); {
-		if data[p] != 0xFF {
-			break
+	jpegSegments(data, func(marker byte, seg []byte) bool {
+		if marker != 0xDB {
+			return true
 		}
-		marker := data[p+1]
-		if marker == 0xFF { // fill byte
-			p++
-			continue
-		}
-		if marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || marker == 0x01 {
-			p += 2 // no length
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // SOS, EOI: tables come before
-			break
-		}
-		n := int(data[p+2])<<8 | int(data[p+3])
-		if n < 2 || p+2+n > len(data) {
-			break
-		}
-		if marker == 0xDB {
-			seg := data[p+4 : p+2+n]
-			for len(seg) > 0 {
-				prec, id := seg[0]>>4, int(seg[0]&0x0F)
-				size := 64
-				if prec == 1 {
-					size = 128
-				}
-				if prec > 1 || id > 3 || len(seg) < 1+size {
-					break
-				}
-				var t [64]int
-				for i := range 64 {
-					v := int(seg[1+i])
-					if prec == 1 {
-						v = int(seg[1+2*i])<<8 | int(seg[2+2*i])
-					}
-					t[jpegspec.Unzig[i]] = v
-				}
-				tables[id] = t
-				seg = seg[1+size:]
+		for len(seg) > 0 {
+			prec, id := seg[0]>>4, int(seg[0]&0x0F)
+			size := 64
+			if prec == 1 {
+				size = 128
 			}
+			if prec > 1 || id > 3 || len(seg) < 1+size {
+				break
+			}
+			var t [64]int
+			for i := range 64 {
+				v := int(seg[1+i])
+				if prec == 1 {
+					v = int(seg[1+2*i])<<8 | int(seg[2+2*i])
+				}
+				t[jpegspec.Unzig[i]] = v
+			}
+			tables[id] = t
+			seg = seg[1+size:]
 		}
-		p += 2 + n
-	}
+		return true
+	})
 	return tables
 }

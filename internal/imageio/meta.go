@@ -55,28 +55,8 @@ type jpegInfo struct {
 func scanJPEG(data []byte) jpegInfo {
 	var info jpegInfo
 	var icc [][]byte
-	for p := 2; p+4 <= len(data); {
-		if data[p] != 0xFF {
-			break
-		}
-		marker := data[p+1]
-		if marker == 0xFF { // fill byte
-			p++
-			continue
-		}
-		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
-			p += 2
-			continue
-		}
-		n := int(binary.BigEndian.Uint16(data[p+2:]))
-		if n < 2 || p+2+n > len(data) {
-			break
-		}
-		seg := data[p+4 : p+2+n]
+	jpegSegments(data, func(marker byte, seg []byte) bool {
 		switch {
-		case marker == 0xDA || marker == 0xD9: // start of scan, end of image
-			info.meta.ICC = joinICC(icc)
-			return info
 		case marker == 0xE1 && bytes.HasPrefix(seg, []byte(exifPrefix)) && info.meta.EXIF == nil:
 			info.meta.EXIF = seg[len(exifPrefix):]
 		case marker == 0xE1 && bytes.HasPrefix(seg, []byte(xmpPrefix)) && info.meta.XMP == nil:
@@ -84,10 +64,38 @@ func scanJPEG(data []byte) jpegInfo {
 		case marker == 0xE2 && bytes.HasPrefix(seg, []byte(iccPrefix)) && len(seg) > len(iccPrefix)+2:
 			icc = append(icc, seg[len(iccPrefix):])
 		}
-		p += 2 + n
-	}
+		return true
+	})
 	info.meta.ICC = joinICC(icc)
 	return info
+}
+
+// jpegSegments calls f with each marker segment of a JPEG after SOI and
+// before the first scan (SOS) or the end of the image, until f returns
+// false or the segments stop making sense.
+func jpegSegments(data []byte, f func(marker byte, seg []byte) bool) {
+	for p := 2; p+4 <= len(data); {
+		if data[p] != 0xFF {
+			return
+		}
+		marker := data[p+1]
+		if marker == 0xFF { // fill byte
+			p++
+			continue
+		}
+		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
+			p += 2 // no length
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // start of scan, end of image
+			return
+		}
+		n := int(binary.BigEndian.Uint16(data[p+2:]))
+		if n < 2 || p+2+n > len(data) || !f(marker, data[p+4:p+2+n]) {
+			return
+		}
+		p += 2 + n
+	}
 }
 
 // joinICC reassembles an ICC profile split over APP2 segments, each
