@@ -174,7 +174,7 @@ func (o *Object) readImageSource(ctx context.Context, check func(imageio.Config)
 		head []byte
 	)
 	if size > headBytes {
-		head = make([]byte, headBytes, size)
+		head = make([]byte, headBytes)
 		if _, err := io.ReadFull(r, head); err != nil {
 			return nil, cfg, err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -107,4 +108,51 @@ func noise(w, h int) *image.NRGBA {
 		m.Pix[i] = byte(x >> 24)
 	}
 	return m
+}
+
+// Reading an original of known size takes one buffer of that size. The
+// header read for the reservation allocated the whole size a second time;
+// and a buffer grown to exactly the size, when that is a whole number of
+// pages (no rounding up to leave room), was copied into one twice as
+// large by the read that meets EOF. On a 12 MP thumbnail that was two to
+// three times the source in allocations, page faults and copies.
+func TestReadingTheSourceAllocatesItOnce(t *testing.T) {
+	jpeg := encodeWith(t, &Image{Frames: []Frame{{Image: noise(1600, 1200)}}, Format: "jpeg"}, imageio.EncodeOptions{Format: "jpeg", Quality: 95})
+	if len(jpeg) <= 2*headBytes {
+		t.Fatalf("the test needs a JPEG well over %d bytes, got %d", headBytes, len(jpeg))
+	}
+	pages := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	limits := Limits{MaxSourceBytes: 50 << 20, MaxSourcePixels: 50_000_000}
+	for _, tc := range []struct {
+		name string
+		src  []byte
+		read func(*Object) ([]byte, error)
+	}{
+		{"ReadAll of whole pages", pages, func(o *Object) ([]byte, error) {
+			return o.ReadAll(context.Background(), 50<<20, CodeImageTooLarge)
+		}},
+		{"readImageSource of a JPEG", jpeg, func(o *Object) ([]byte, error) {
+			data, _, err := o.readImageSource(context.Background(), o.checkSource, func(imageio.Config) int64 { return 0 })
+			return data, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := NewObject(&Request{}, bytes.NewReader(tc.src), int64(len(tc.src)), nil, limits)
+			defer obj.Close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			data, err := tc.read(obj)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(data, tc.src) {
+				t.Fatal("the bytes read are not the source")
+			}
+			// The source, the header buffer and a little slack.
+			if got, max := after.TotalAlloc-before.TotalAlloc, uint64(len(tc.src)+headBytes+64<<10); got > max {
+				t.Errorf("reading a %d-byte source allocated %d bytes, want at most %d", len(tc.src), got, max)
+			}
+		})
+	}
 }

@@ -115,7 +115,11 @@ func (o *Object) ReadAll(ctx context.Context, max int64, code string) ([]byte, e
 	}
 	var buf bytes.Buffer
 	if size > 0 {
-		buf.Grow(int(size))
+		// MinRead more than the body: ReadFrom asks for that much room
+		// before every read, the one that meets EOF included, and a
+		// buffer grown to exactly size would be copied into one twice
+		// as large just to learn that the body has ended.
+		buf.Grow(int(size) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err != nil {
