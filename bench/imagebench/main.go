@@ -13,6 +13,10 @@
 // The JSON line has the first iteration's time (in a fresh process, so it
 // includes one-off costs such as compiling the AVIF codec), the median of
 // the others, the process's peak RSS (VmHWM) and the output size.
+//
+// With IMAGEBENCH_CPUPROFILE=FILE, run writes a CPU profile of its
+// iterations after the first; with IMAGEBENCH_MEMPROFILE=FILE, an
+// allocation profile (go tool pprof -sample_index=alloc_space).
 package main
 
 import (
@@ -175,8 +179,15 @@ func run(name, input string, n int) error {
 		res.WarmMS = ms(took)
 		c = cases["avif800"]
 	}
+	stop, err := profile()
+	if err != nil {
+		return err
+	}
 	var times []float64
 	for i := range n {
+		if i == 1 {
+			stop.start()
+		}
 		start := time.Now()
 		out, err := once(data, c.actions())
 		if err != nil {
@@ -191,6 +202,9 @@ func run(name, input string, n int) error {
 		if i > 0 || n == 1 {
 			times = append(times, d)
 		}
+	}
+	if err := stop.stop(); err != nil {
+		return err
 	}
 	slices.Sort(times)
 	res.MedianMS, res.MinMS = times[len(times)/2], times[0]
