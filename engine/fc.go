@@ -164,6 +164,7 @@ func StartFC(embeddedRules []byte) error {
 		if fcc, _ := fccontext.FromContext(ctx); fcc != nil {
 			creds = Credentials{fcc.Credentials.AccessKeyId, fcc.Credentials.AccessKeySecret, fcc.Credentials.SecurityToken}
 			inst = Instance{Region: fcc.Region, MemoryMB: fcc.Function.Memory}
+			ctx = WithFCRequestID(ctx, fcc.RequestID)
 		}
 		return "", f.Invoke(ctx, event, creds, inst)
 	})

@@ -110,7 +110,7 @@ func DefaultHTTPClient() *http.Client {
 // or WriteGetObjectResponse failed); a request answered with an error
 // status is a successful invocation.
 func (h *Handler) Invoke(ctx context.Context, event []byte, creds Credentials) (err error) {
-	lg := &requestLog{start: time.Now()}
+	lg := &requestLog{start: time.Now(), fcRequestID: fcRequestID(ctx)}
 	defer func() { lg.emit(h.cfg.Logger, err) }()
 	if h.cfg.LogEvent {
 		h.cfg.Logger.Info("event", "event", maskedEvent(event))

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sync"
@@ -18,6 +19,11 @@ type requestLog struct {
 	mu          sync.Mutex
 	start       time.Time
 	requestID   string
+	// fcRequestID is Function Compute's id of the invocation (fccontext's
+	// RequestID, the custom runtime's x-fc-request-id): the key FC's own
+	// logs and metrics use, where request_id is the one OSS gave the
+	// client.
+	fcRequestID string
 	accessPoint string
 	key         string
 	rules       []string
@@ -61,6 +67,9 @@ func (l *requestLog) emit(log *slog.Logger, err error) {
 		slog.Float64("ms", float64(time.Since(l.start).Microseconds())/1000),
 		slog.Any("stage_ms", slog.GroupValue(l.stages...)),
 	}
+	if l.fcRequestID != "" && l.fcRequestID != l.requestID {
+		attrs = append(attrs, slog.String("fc_request_id", l.fcRequestID))
+	}
 	if l.code != "" {
 		attrs = append(attrs, slog.String("code", l.code))
 	}
@@ -98,4 +107,21 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+type fcRequestIDKey struct{}
+
+// WithFCRequestID returns ctx carrying Function Compute's id of the
+// invocation, which Handler.Invoke writes into its log line as
+// fc_request_id.
+func WithFCRequestID(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, fcRequestIDKey{}, id)
+}
+
+func fcRequestID(ctx context.Context) string {
+	id, _ := ctx.Value(fcRequestIDKey{}).(string)
+	return id
 }

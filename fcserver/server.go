@@ -182,6 +182,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
+	ctx = engine.WithFCRequestID(ctx, rid)
 	if err := s.fn.Invoke(ctx, event, Credentials(r.Header), Instance(r.Header)); err != nil {
 		// The client may have had no answer: FC records the failure.
 		s.logger.Error("invocation failed", "fc_request_id", rid, "error", err.Error())

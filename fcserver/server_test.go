@@ -240,6 +240,23 @@ func TestConcurrentInvocations(t *testing.T) {
 			t.Errorf("log lines of %s %s wrong in:\n%s", c.Path, c.RequestID, out)
 		}
 	}
+	// The handler's own line for each invocation carries FC's id of it,
+	// so it can be found from FC's logs and metrics.
+	lines := strings.Split(w.logs.String(), "\n")
+	for _, c := range calls {
+		if c.Path != "/invoke" {
+			continue
+		}
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, `"msg":"request"`) && strings.Contains(l, `"fc_request_id":"`+c.RequestID+`"`) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d request lines with fc_request_id %s, want 1", n, c.RequestID)
+		}
+	}
 }
 
 func TestControlPaths(t *testing.T) {
