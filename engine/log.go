@@ -16,9 +16,9 @@ import (
 // The request's goroutine and the watchdog both write to it, so every
 // write goes through set or stage.
 type requestLog struct {
-	mu          sync.Mutex
-	start       time.Time
-	requestID   string
+	mu        sync.Mutex
+	start     time.Time
+	requestID string
 	// fcRequestID is Function Compute's id of the invocation (fccontext's
 	// RequestID, the custom runtime's x-fc-request-id): the key FC's own
 	// logs and metrics use, where request_id is the one OSS gave the
