@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/opaprules/opaprules/actions"
+	"github.com/opaprules/opaprules/internal/ossmeta"
+	"github.com/opaprules/opaprules/internal/safefile"
 	"github.com/opaprules/opaprules/rules"
 )
 
@@ -154,8 +157,17 @@ func (f *fileSource) open(ctx context.Context, req *rules.Request, forward []str
 		return nil, err
 	}
 	size := st.Size()
+	meta, err := f.meta()
+	if err != nil {
+		file.Close()
+		// As the local OSS server answers an object whose sidecar is bad.
+		return nil, originError(http.StatusInternalServerError, "InternalError", "invalid "+f.name+ossmeta.Suffix+": "+err.Error())
+	}
 	h := http.Header{}
 	h.Set("Content-Type", contentType(req.Key, f.name))
+	for k, v := range meta {
+		h[k] = v
+	}
 	h.Set("ETag", etag)
 	// Embedded files have no time; OSS always has one, but making one
 	// up would make If-Modified-Since answer about nothing.
@@ -246,6 +258,39 @@ func (f *fileSource) openFile() (fs.File, error) {
 		return nil, fmt.Errorf("%s is not a regular file", f.name)
 	}
 	return f.fsys.Open(f.name)
+}
+
+// meta reads the original's sidecar, "<name>.ossmeta.json", if there is
+// one: the headers OSS would have stored with it, as serve's local OSS
+// server reads them (package ossmeta).
+func (f *fileSource) meta() (http.Header, error) {
+	name := f.name + ossmeta.Suffix
+	if f.fsys == nil {
+		b, err := safefile.ReadFile(name, ossmeta.MaxSize)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ossmeta.Decode(bytes.NewReader(b))
+	}
+	st, err := fs.Stat(f.fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, safefile.ErrNotRegular
+	}
+	file, err := f.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return ossmeta.Decode(file)
 }
 
 // section is length bytes of file from start.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io/fs"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing/fstest"
 
 	"github.com/opaprules/opaprules/actions"
+	"github.com/opaprules/opaprules/internal/ossmeta"
 	"github.com/opaprules/opaprules/rules"
 )
 
@@ -31,6 +33,9 @@ rules:
   - name: bad
     when: key startsWith "bad/"
     actions: [{headers: {cache_control: "${ int(query.n) > 1 ? 'a' : 'b' }"}}]
+  - name: owned
+    when: query.owner == "1" && object.meta.owner == "ops"
+    actions: [{deny: {status: 403}}]
   - name: upper
     when: query.upper == "1"
     actions: [{test_upper: {tag: "${ query.tag }"}}]
@@ -38,7 +43,18 @@ rules:
     actions: [{headers: {cache_control: "public, max-age=60"}}]
 `
 	body := strings.Repeat("hello, world\n", 300)
-	files := map[string]string{"docs/a.txt": body, "private/x.txt": "secret", "bad/b.txt": "b"}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(body))
+	zw.Close()
+	files := map[string]string{
+		"docs/a.txt": body, "private/x.txt": "secret", "bad/b.txt": "b", "old/a b.txt": "moved",
+		// Sidecars (package ossmeta): stored headers, and an original
+		// stored gzip-encoded, as serve's local OSS server keeps them.
+		"meta/c.csv": "a,b\n1,2\n", "meta/c.csv" + ossmeta.Suffix: `{"Content-Type":"text/plain; charset=utf-8","Content-Disposition":"attachment","x-oss-meta-owner":"ops"}`,
+		"meta/z.txt": gz.String(), "meta/z.txt" + ossmeta.Suffix: `{"Content-Encoding":"gzip","Content-Type":"text/plain"}`,
+		"meta/bad.txt": "x", "meta/bad.txt" + ossmeta.Suffix: `{"Set-Cookie":"no"}`,
+	}
 	e := newEnv(t, rulesYAML, files)
 	transformed := e.get("/docs/a.txt?upper=1&tag=x")
 	if transformed.status != 200 || transformed.header.Get("ETag") == "" {
@@ -63,6 +79,11 @@ rules:
 		{"deny", "private/x.txt", nil},
 		{"redirect", "old/a b.txt", nil},
 		{"condition fails", "bad/b.txt?n=abc", nil},
+		{"sidecar headers", "meta/c.csv", nil},
+		{"sidecar metadata in a condition", "meta/c.csv?owner=1", nil},
+		{"sidecar, gzip passthrough", "meta/z.txt", nil},
+		{"sidecar, gzip transform", "meta/z.txt?upper=1&tag=x", nil},
+		{"sidecar refused", "meta/bad.txt", nil},
 		{"missing", "docs/none.txt?upper=1", nil},
 		{"missing, passthrough", "docs/none.txt", nil},
 	} {

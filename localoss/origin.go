@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc64"
@@ -13,7 +12,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"path"
 	"strconv"
@@ -21,16 +19,9 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/opaprules/opaprules/internal/ossmeta"
 )
-
-// metaSuffix marks the optional sidecar of an object: "<key>.ossmeta.json",
-// a JSON object of response headers (Content-Type, Cache-Control,
-// Content-Encoding, Content-Disposition, Content-Language, Expires,
-// x-oss-meta-*, x-oss-storage-class, ...). Sidecars are not objects
-// themselves.
-const metaSuffix = ".ossmeta.json"
-
-const maxMetaSize = 64 << 10
 
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
@@ -65,7 +56,7 @@ func checkKey(key string) *ossError {
 			return invalid("The object name must not contain '.' or '..' path segments.")
 		}
 	}
-	if !fs.ValidPath(key) || strings.HasSuffix(key, metaSuffix) {
+	if !fs.ValidPath(key) || ossmeta.IsSidecar(key) {
 		return errNoSuchKey(key)
 	}
 	return nil
@@ -91,7 +82,7 @@ func (s *Server) openObject(key string) (*object, *ossError) {
 	if o.meta, err = s.readMeta(key); err != nil {
 		f.Close()
 		s.log.Warn("bad object metadata sidecar", slog.String("key", key), slog.Any("err", err))
-		return nil, newError(http.StatusInternalServerError, "InternalError", "invalid "+key+metaSuffix+": "+err.Error())
+		return nil, newError(http.StatusInternalServerError, "InternalError", "invalid "+key+ossmeta.Suffix+": "+err.Error())
 	}
 	if s.cfg.DigestLimit < 0 || o.size <= s.cfg.DigestLimit {
 		d, err := s.digest(key, o, st.ModTime())
@@ -111,16 +102,8 @@ func (s *Server) openObject(key string) (*object, *ossError) {
 	return o, nil
 }
 
-// allowedMeta lists the non-x-oss-meta-* headers a sidecar may set.
-var allowedMeta = map[string]bool{
-	"Content-Type": true, "Cache-Control": true, "Content-Encoding": true,
-	"Content-Disposition": true, "Content-Language": true, "Expires": true,
-	"X-Oss-Storage-Class": true, "X-Oss-Object-Type": true,
-	"X-Oss-Server-Side-Encryption": true, "X-Oss-Tagging-Count": true,
-}
-
 func (s *Server) readMeta(key string) (http.Header, error) {
-	f, _, err := s.openRegular(key + metaSuffix)
+	f, _, err := s.openRegular(key + ossmeta.Suffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -128,26 +111,7 @@ func (s *Server) readMeta(key string) (http.Header, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMetaSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxMetaSize {
-		return nil, errors.New("larger than 64 KiB")
-	}
-	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	h := http.Header{}
-	for k, v := range m {
-		ck := textproto.CanonicalMIMEHeaderKey(k)
-		if !allowedMeta[ck] && !strings.HasPrefix(ck, "X-Oss-Meta-") {
-			return nil, fmt.Errorf("header %q cannot be set by a sidecar", k)
-		}
-		h.Set(ck, v)
-	}
-	return h, nil
+	return ossmeta.Decode(f)
 }
 
 // digests caches content MD5 and CRC-64/ECMA by (key, size, mtime), so

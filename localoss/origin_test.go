@@ -15,6 +15,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/opaprules/opaprules/internal/ossmeta"
 )
 
 const digits = "0123456789"
@@ -30,9 +32,9 @@ func originFixture(t *testing.T, cfg Config) *fixture {
 		"empty.bin":                     "",
 		"dir/photo.jpg":                 "jpegish",
 		"gz.js":                         "gzipped?",
-		"gz.js" + metaSuffix:            `{"Content-Encoding":"gzip","Cache-Control":"max-age=60","x-oss-meta-owner":"ops","Content-Type":"application/javascript"}`,
+		"gz.js" + ossmeta.Suffix:        `{"Content-Encoding":"gzip","Cache-Control":"max-age=60","x-oss-meta-owner":"ops","Content-Type":"application/javascript"}`,
 		"bad.txt":                       "x",
-		"bad.txt" + metaSuffix:          `{"Set-Cookie":"no"}`,
+		"bad.txt" + ossmeta.Suffix:      `{"Set-Cookie":"no"}`,
 		"secret-outside/placeholder.md": "",
 	})
 	for _, n := range []string{"d.txt", "empty.bin"} {
@@ -324,7 +326,7 @@ func TestOriginErrors(t *testing.T) {
 		{"GET", "/local/dir", 404, "NoSuchKey"},
 		{"GET", "/local/dir/", 404, "NoSuchKey"},
 		{"GET", "/local/dir//photo.jpg", 404, "NoSuchKey"},
-		{"GET", "/local/gz.js" + metaSuffix, 404, "NoSuchKey"},
+		{"GET", "/local/gz.js" + ossmeta.Suffix, 404, "NoSuchKey"},
 		{"GET", "/local/../outside", 400, "InvalidObjectName"},
 		{"GET", "/local/dir/%2e%2e/%2e%2e/etc/passwd", 400, "InvalidObjectName"},
 		{"GET", "/local/./d.txt", 400, "InvalidObjectName"},

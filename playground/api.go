@@ -19,6 +19,7 @@ import (
 	"github.com/opaprules/opaprules/actions"
 	"github.com/opaprules/opaprules/engine"
 	"github.com/opaprules/opaprules/internal/imageio"
+	"github.com/opaprules/opaprules/internal/ossmeta"
 	"github.com/opaprules/opaprules/rules"
 	"github.com/opaprules/opaprules/ruletest"
 )
@@ -412,14 +413,14 @@ func describeStep(st rules.PlanStep) stepOut {
 
 // describeOriginal says what the origin holds under key; nil when nothing.
 func (s *Server) describeOriginal(key string) *bodyOut {
-	if !fs.ValidPath(key) || strings.HasSuffix(key, sidecarSuffix) {
+	if !fs.ValidPath(key) || ossmeta.IsSidecar(key) {
 		return nil
 	}
 	st, err := fs.Stat(s.cfg.Origin, key)
 	if err != nil || !st.Mode().IsRegular() {
 		return nil
 	}
-	out := &bodyOut{Key: key, ContentType: typeByKey(key), Bytes: st.Size(), URL: objectURL(key)}
+	out := &bodyOut{Key: key, ContentType: s.stored(key).Get("Content-Type"), Bytes: st.Size(), URL: objectURL(key)}
 	f, err := s.cfg.Origin.Open(key)
 	if err != nil {
 		return out
@@ -500,7 +501,26 @@ func typeByKey(key string) string {
 	return "application/octet-stream"
 }
 
-const sidecarSuffix = ".ossmeta.json"
+// stored is what the origin holds as key's headers: its sidecar's
+// (package ossmeta), as the local runs and serve read them, with the
+// Content-Type by extension when the sidecar sets none. A sidecar that
+// does not decode is left out here; running the request reports it.
+func (s *Server) stored(key string) http.Header {
+	h := http.Header{}
+	// Stat first: opening a FIFO would block.
+	if st, err := fs.Stat(s.cfg.Origin, key+ossmeta.Suffix); err == nil && st.Mode().IsRegular() {
+		if f, err := s.cfg.Origin.Open(key + ossmeta.Suffix); err == nil {
+			if m, err := ossmeta.Decode(f); err == nil {
+				h = m
+			}
+			f.Close()
+		}
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", typeByKey(key))
+	}
+	return h
+}
 
 func objectURL(key string) string {
 	parts := strings.Split(key, "/")
@@ -527,7 +547,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil // an unreadable folder is left out, not fatal
 		}
-		if d.IsDir() || strings.HasSuffix(p, sidecarSuffix) || !d.Type().IsRegular() {
+		if d.IsDir() || ossmeta.IsSidecar(p) || !d.Type().IsRegular() {
 			return nil
 		}
 		if len(list) == maxObjects {
@@ -538,7 +558,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil
 		}
-		list = append(list, objectOut{p, info.Size(), typeByKey(p)})
+		list = append(list, objectOut{p, info.Size(), s.stored(p).Get("Content-Type")})
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
@@ -552,7 +572,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 // origin holds them.
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if !fs.ValidPath(key) || key == "." || strings.HasSuffix(key, sidecarSuffix) {
+	if !fs.ValidPath(key) || key == "." || ossmeta.IsSidecar(key) {
 		apiError(w, http.StatusNotFound, fmt.Sprintf("no object %q in the origin", key))
 		return
 	}
@@ -567,7 +587,13 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, fmt.Sprintf("no object %q in the origin", key))
 		return
 	}
-	bodyHeaders(w, typeByKey(key))
+	// The bytes as stored, with the encoding they are stored in, so that
+	// the browser shows a gzip-encoded original decoded.
+	meta := s.stored(key)
+	bodyHeaders(w, meta.Get("Content-Type"))
+	if ce := meta.Get("Content-Encoding"); ce != "" {
+		w.Header().Set("Content-Encoding", ce)
+	}
 	if rs, ok := f.(io.ReadSeeker); ok {
 		http.ServeContent(w, r, "", st.ModTime(), rs)
 		return

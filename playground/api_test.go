@@ -2,6 +2,7 @@ package playground
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -78,6 +79,8 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 		"photos/a.jpg.ossmeta.json": {Data: []byte(`{"Cache-Control":"no-cache"}`)},
 		"docs/mail.txt":             {Data: []byte("write to ops@example.com\nor call us\n")},
 		"private/p.txt":             {Data: []byte("secret")},
+		"docs/z.csv":                {Data: gzipOf(t, "a,b\n1,2\n")},
+		"docs/z.csv.ossmeta.json":   {Data: []byte(`{"Content-Encoding":"gzip","Content-Type":"text/plain; charset=utf-8"}`)},
 	}
 	cfg := Config{Rules: []byte(testRules), RulesName: "rules.yaml", Origin: origin, OriginName: "test origin", Bucket: "local", AccessPoint: "local", AliasPath: "/local-x-opapalias"}
 	if mutate != nil {
@@ -470,8 +473,18 @@ func TestObjects(t *testing.T) {
 	for _, o := range out.Objects {
 		keys = append(keys, o.Key)
 	}
-	if strings.Join(keys, " ") != "docs/mail.txt photos/a.jpg private/p.txt" || out.Truncated {
+	if strings.Join(keys, " ") != "docs/mail.txt docs/z.csv photos/a.jpg private/p.txt" || out.Truncated {
 		t.Errorf("keys %q (sidecars are not objects)", keys)
+	}
+	// An original's type and encoding are what its sidecar stored, as
+	// serve and the local runs read them.
+	for _, o := range out.Objects {
+		if o.Key == "docs/z.csv" && o.Type != "text/plain; charset=utf-8" {
+			t.Errorf("docs/z.csv listed as %q, its sidecar says text/plain", o.Type)
+		}
+	}
+	if status, ctype, b := h.do("GET", "/-/api/objects/docs/z.csv", "", nil); status != 200 || ctype != "text/plain; charset=utf-8" || string(b) != "a,b\n1,2\n" {
+		t.Errorf("gzip-encoded original: %d %s %q", status, ctype, b)
 	}
 	status, ctype, b := h.do("GET", "/-/api/objects/docs/mail.txt", "", nil)
 	if status != 200 || !strings.HasPrefix(ctype, "text/plain") || !strings.Contains(string(b), "ops@example.com") {
@@ -584,4 +597,17 @@ func TestPageIsSelfContained(t *testing.T) {
 	if status, _, b := h.do("GET", "/-/playground/", "", nil); status != 200 || !bytes.Equal(b, body) {
 		t.Errorf("/-/playground/: %d, not the page", status)
 	}
+}
+
+func gzipOf(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
