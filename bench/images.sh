@@ -14,7 +14,8 @@
 # both sides report per-image work. Peak RSS is whole-process on both
 # sides (ours includes the Go runtime, libvips its shared libraries).
 # Last, whole processes with their start-up: opaprules dry-run against
-# vips thumbnail, under /usr/bin/time.
+# vips thumbnail, taking turns (bench/wholeproc.py; bench/corpus.sh does the
+# same over real pictures).
 #
 # Needs go and python3; installs libvips-tools with apt-get when run as
 # root without it (otherwise the libvips columns say n/a).
@@ -23,6 +24,7 @@ set -euo pipefail
 RUNS=${RUNS:-7}
 COPIES=${COPIES:-5}
 cd "$(dirname "$0")/.."
+repo=$PWD
 
 if ! command -v vips >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "installing libvips-tools…" >&2
@@ -166,9 +168,10 @@ fi
 
 # Whole process, start-up included, as an operator runs it: opaprules
 # dry-run (rules loaded, the plan run through engine.Run, the result
-# written) against vips thumbnail, each RUNS times under /usr/bin/time.
-# Medians of wall time and peak RSS, and the minimum time.
-if $have_vips && [ -x /usr/bin/time ]; then
+# written) against vips thumbnail, RUNS rounds taking turns after a warm-up
+# (bench/wholeproc.py, shared with bench/corpus.sh). Medians of wall time
+# and peak RSS (rusage, as /usr/bin/time reports it), and the minimum time.
+if $have_vips; then
 	CGO_ENABLED=0 go build -tags nodynamic -o "$work/opaprules" .
 	cat >"$work/rules.yaml" <<'YAML'
 version: 1
@@ -181,34 +184,24 @@ rules:
 YAML
 	cp "$work/photo-4000x3000.jpg" "$work/big.jpg"
 	cp "$work/progressive-4000x3000.jpg" "$work/prog.jpg"
-	# timed RUNS CMD...: "median_s min_s median_rss_mib"
-	timed() {
-		local runs=$1 i
-		shift
-		for i in $(seq "$runs"); do
-			/usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1
-		done | python3 -c "
-import statistics, sys
-rows = [l.split() for l in sys.stdin if len(l.split()) == 2]
-t = [float(r[0]) for r in rows]; m = [float(r[1]) / 1024 for r in rows]
-print(f'{statistics.median(t):.2f} {min(t):.2f} {statistics.median(m):.1f}' if rows else 'fail fail fail')"
-	}
 	whole() { # LABEL INPUT
-		local o v
-		o=$(cd "$work" && timed "$RUNS" ./opaprules dry-run --rules rules.yaml --input "$2" --output out/whole.jpg "$2?w=800&fmt=jpeg")
-		v=$(cd "$work" && timed "$RUNS" vips thumbnail "$2" "out/whole-vips.jpg[Q=80,strip]" 800)
-		python3 - "$1" "$o" "$v" <<'PY'
-import sys
-label, o, v = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-try:
-    om, on, orss = map(float, o); vm, vn, vrss = map(float, v)
-except ValueError:
-    print(f"| {label} | {' '.join(o)} | {' '.join(v)} | n/a | n/a | n/a | n/a |"); sys.exit()
-print(f"| {label} | {om:.2f} / {on:.2f} | {vm:.2f} / {vn:.2f} | {om/vm:.2f}× / {on/vn:.2f}× | {orss:.0f} | {vrss:.0f} | {orss/vrss:.2f}× |")
-PY
+		(cd "$work" && python3 "$repo/bench/wholeproc.py" "$RUNS" \
+			./opaprules dry-run --rules rules.yaml --input "$2" --output out/whole.jpg "$2?w=800&fmt=jpeg" -- \
+			vips thumbnail "$2" "out/whole-vips.jpg[Q=80,strip]" 800) | python3 -c '
+import json, sys
+label = sys.argv[1]
+o, v = (json.loads(l) for l in sys.stdin)
+if "error" in o or "error" in v:
+    oe, ve = o.get("error", ""), v.get("error", "")
+    print(f"| {label} | {oe} | {ve} | n/a | n/a | n/a | n/a |")
+    sys.exit()
+om, on, orss = o["median_s"], o["min_s"], o["rss_median_mib"]
+vm, vn, vrss = v["median_s"], v["min_s"], v["rss_median_mib"]
+print(f"| {label} | {om:.2f} / {on:.2f} | {vm:.2f} / {vn:.2f} | {om/vm:.2f}× / {on/vn:.2f}× | {orss:.0f} | {vrss:.0f} | {orss/vrss:.2f}× |")' "$1"
 	}
 	echo
-	echo 'Whole process: `opaprules dry-run --input big.jpg --output out.jpg "big.jpg?w=800&fmt=jpeg"` (rule: resize width ${ query.w }, convert format ${ query.fmt } quality 80) against `vips thumbnail big.jpg out.jpg[Q=80,strip] 800`, /usr/bin/time, RUNS='"$RUNS"':'
+	# shellcheck disable=SC2016 # the backquotes and ${ } are markdown, not expansions
+	echo 'Whole process: `opaprules dry-run --input big.jpg --output out.jpg "big.jpg?w=800&fmt=jpeg"` (rule: resize width ${ query.w }, convert format ${ query.fmt } quality 80) against `vips thumbnail big.jpg out.jpg[Q=80,strip] 800`, taking turns (bench/wholeproc.py), RUNS='"$RUNS"':'
 	echo
 	echo "| input | ours s median / min | vips s median / min | time ours/vips median / min | ours RSS MiB (median) | vips RSS MiB (median) | RSS ours/vips |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
