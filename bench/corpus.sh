@@ -55,6 +55,7 @@ die() {
 # "NAME PACKAGE VERSION PATH SHA256 BYTES".
 selected() {
 	local name pkg ver path sha size _ pat
+	set -f # the patterns are for the names, not for files here
 	while read -r name pkg ver path sha size _; do
 		case $name in '' | '#'*) continue ;; esac
 		if [ -n "$PICTURES" ]; then
@@ -67,6 +68,7 @@ selected() {
 		fi
 		echo "$name $pkg $ver $path $sha $size"
 	done <"$manifest"
+	set +f
 }
 
 # ok FILE SHA256 BYTES: the file is there with that content.
