@@ -1,0 +1,5 @@
+//go:build !race
+
+package actions
+
+const raceOn = false
