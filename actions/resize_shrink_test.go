@@ -171,7 +171,9 @@ func TestShrinkOnLoadOnlyWhenResizeIsFirst(t *testing.T) {
 	// The bottom-right quarter, from full-size pixels.
 	full := decode(t, src).Frames[0].Image
 	want := imaging.Resize(imaging.Crop(full, image.Rect(400, 300, 800, 600)), 50, 38, imaging.Lanczos)
-	if size(img) != image.Pt(50, 38) || psnr(img.Frames[0], want) < 60 {
+	// 60 dB against imaging.Resize before the plane resampler took full
+	// decodes too (57.8 dB after); the shrink-on-load bound is 45.
+	if size(img) != image.Pt(50, 38) || psnr(img.Frames[0], want) < 55 {
 		t.Fatalf("crop then resize: %v, %.1f dB against the full-size crop", size(img), psnr(img.Frames[0], want))
 	}
 
