@@ -72,6 +72,7 @@ func init() {
 		kOdd2[j] = fix(weight(2, 0, 2*j+1))
 	}
 	idct4K = newIDCT4Consts()
+	idct8K = newIDCT8Consts()
 }
 
 // clamp8 saturates to 0..255.

@@ -10,5 +10,13 @@ import "golang.org/x/sys/cpu"
 
 var haveIDCT4Vector = cpu.X86.HasAVX2
 
+// The full-size IDCT, the transform of every decode that does not shrink
+// on load (pictures under 4× their thumbnail, progressive files' final
+// pass at full size), likewise; TestIDCT8MatchesScalar.
+var haveIDCT8Vector = cpu.X86.HasAVX2
+
 //go:noescape
 func idct4AVX2(blk *[64]int32, dst *byte, stride int, k *idct4Consts)
+
+//go:noescape
+func idct8AVX2(blk *[64]int32, dst *byte, stride int, k *idct8Consts)

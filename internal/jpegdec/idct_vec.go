@@ -55,3 +55,35 @@ func idct4x(blk *[64]int32, dst []byte, stride int) {
 	}
 	idct4(blk, dst, stride)
 }
+
+// idct8Consts lays out idct8's weights for the vector kernel (offsets are
+// fixed in idct_amd64.s).
+type idct8Consts struct {
+	kDC, round, k2a, k2b int32
+	odd                  [4][4]int32 // kOdd8
+	bias                 int32
+	_                    [3]int32
+	// perm gathers each output row's two 4-byte halves into one qword.
+	perm [8]int32
+}
+
+// idct8K is set by idct.go's init, once the weights exist.
+var idct8K *idct8Consts
+
+func newIDCT8Consts() *idct8Consts {
+	return &idct8Consts{
+		kDC: kDC, round: 1 << (pass1Shift - 1), k2a: k2a, k2b: k2b,
+		odd: kOdd8, bias: bias,
+		perm: [8]int32{0, 4, 1, 5, 2, 6, 3, 7},
+	}
+}
+
+// idct8x is idct8 on the vector kernel when there is one.
+func idct8x(blk *[64]int32, dst []byte, stride int) {
+	if haveIDCT8Vector {
+		_ = dst[7*stride+7]
+		idct8AVX2(blk, &dst[0], stride, idct8K)
+		return
+	}
+	idct8(blk, dst, stride)
+}

@@ -158,7 +158,7 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 		d.decodeAC(&blk, ac, q)
 		switch shift {
 		case 0:
-			idct8(&blk, c.pix[off:], c.stride)
+			idct8x(&blk, c.pix[off:], c.stride)
 		case 1:
 			idct4x(&blk, c.pix[off:], c.stride)
 		case 2:
@@ -539,7 +539,7 @@ func (d *decoder) reconstruct() {
 				}
 				switch c.shift {
 				case 0:
-					idct8(&blk, c.pix[off:], c.stride)
+					idct8x(&blk, c.pix[off:], c.stride)
 				case 1:
 					idct4x(&blk, c.pix[off:], c.stride)
 				case 2:
