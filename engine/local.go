@@ -264,33 +264,17 @@ func (f *fileSource) openFile() (fs.File, error) {
 // one: the headers OSS would have stored with it, as serve's local OSS
 // server reads them (package ossmeta).
 func (f *fileSource) meta() (http.Header, error) {
-	name := f.name + ossmeta.Suffix
-	if f.fsys == nil {
-		b, err := safefile.ReadFile(name, ossmeta.MaxSize)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return ossmeta.Decode(bytes.NewReader(b))
+	if f.fsys != nil {
+		return ossmeta.ReadFS(f.fsys, f.name)
 	}
-	st, err := fs.Stat(f.fsys, name)
+	b, err := safefile.ReadFile(f.name+ossmeta.Suffix, ossmeta.MaxSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, safefile.ErrNotRegular
-	}
-	file, err := f.fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer file.Close()
-	return ossmeta.Decode(file)
+	return ossmeta.Decode(bytes.NewReader(b))
 }
 
 // section is length bytes of file from start.

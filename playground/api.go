@@ -506,15 +506,9 @@ func typeByKey(key string) string {
 // Content-Type by extension when the sidecar sets none. A sidecar that
 // does not decode is left out here; running the request reports it.
 func (s *Server) stored(key string) http.Header {
-	h := http.Header{}
-	// Stat first: opening a FIFO would block.
-	if st, err := fs.Stat(s.cfg.Origin, key+ossmeta.Suffix); err == nil && st.Mode().IsRegular() {
-		if f, err := s.cfg.Origin.Open(key + ossmeta.Suffix); err == nil {
-			if m, err := ossmeta.Decode(f); err == nil {
-				h = m
-			}
-			f.Close()
-		}
+	h, err := ossmeta.ReadFS(s.cfg.Origin, key)
+	if err != nil || h == nil {
+		h = http.Header{}
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", typeByKey(key))

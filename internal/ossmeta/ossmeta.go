@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -57,4 +58,29 @@ func Decode(r io.Reader) (http.Header, error) {
 		h.Set(ck, v)
 	}
 	return h, nil
+}
+
+// ErrNotRegular is returned for a sidecar that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ReadFS reads the sidecar of the object name in fsys: nil when it has
+// none. The sidecar is checked to be a regular file before it is opened,
+// since opening a FIFO would block.
+func ReadFS(fsys fs.FS, name string) (http.Header, error) {
+	st, err := fs.Stat(fsys, name+Suffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, ErrNotRegular
+	}
+	f, err := fsys.Open(name + Suffix)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Decode(f)
 }

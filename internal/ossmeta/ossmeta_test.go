@@ -1,10 +1,13 @@
 package ossmeta
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestDecode(t *testing.T) {
@@ -39,5 +42,28 @@ func TestDecode(t *testing.T) {
 func TestIsSidecar(t *testing.T) {
 	if !IsSidecar("a/b.jpg.ossmeta.json") || IsSidecar("a/b.jpg") || IsSidecar("ossmeta.json") {
 		t.Error("IsSidecar")
+	}
+}
+
+func TestReadFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.txt":                {Data: []byte("a")},
+		"a.txt.ossmeta.json":   {Data: []byte(`{"x-oss-meta-owner":"ops"}`)},
+		"b.txt":                {Data: []byte("b")},
+		"p.txt":                {Data: []byte("p")},
+		"p.txt.ossmeta.json":   {Mode: fs.ModeNamedPipe},
+		"bad.txt.ossmeta.json": {Data: []byte(`[]`)},
+	}
+	if h, err := ReadFS(fsys, "a.txt"); err != nil || h.Get("X-Oss-Meta-Owner") != "ops" {
+		t.Errorf("a.txt: %v, %v", h, err)
+	}
+	if h, err := ReadFS(fsys, "b.txt"); err != nil || h != nil {
+		t.Errorf("no sidecar: %v, %v; want nil, nil", h, err)
+	}
+	if _, err := ReadFS(fsys, "p.txt"); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("a FIFO sidecar: %v, want ErrNotRegular", err)
+	}
+	if _, err := ReadFS(fsys, "bad.txt"); err == nil {
+		t.Error("a sidecar that is not an object of strings was accepted")
 	}
 }
