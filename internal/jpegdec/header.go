@@ -152,7 +152,8 @@ type decoder struct {
 
 	quant    [4][64]int32 // zig-zag order
 	quantSet [4]bool
-	huff     [2][4]huffTable // [0] DC, [1] AC
+	dcHuff   [4]huffTable
+	acHuff   [4]acTable
 
 	restartInterval int
 
@@ -382,7 +383,13 @@ func (d *decoder) processDHT(p []byte) error {
 		if total > 256 || total > len(p) {
 			return FormatError("bad DHT length")
 		}
-		if err := d.huff[tc][th].build(&counts, p[:total], tc == 1); err != nil {
+		var err error
+		if tc == 0 {
+			err = d.dcHuff[th].build(&counts, p[:total])
+		} else {
+			err = d.acHuff[th].build(&counts, p[:total])
+		}
+		if err != nil {
 			return err
 		}
 		p = p[total:]
@@ -561,7 +568,7 @@ func (d *decoder) readSOS() (*scanHeader, error) {
 		// junk in these fields, which T.81 says to ignore.
 		s.ss, s.se, s.ah, s.al = 0, 63, 0, 0
 		for i := 0; i < s.n; i++ {
-			if !d.huff[0][s.comps[i].td].defined || !d.huff[1][s.comps[i].ta].defined {
+			if !d.dcHuff[s.comps[i].td].defined || !d.acHuff[s.comps[i].ta].defined {
 				return nil, FormatError("undefined Huffman table")
 			}
 		}
@@ -576,7 +583,7 @@ func (d *decoder) readSOS() (*scanHeader, error) {
 		}
 		for i := 0; i < s.n; i++ {
 			c := &d.comp[s.comps[i].ci]
-			if s.ah == 0 && !d.huff[0][s.comps[i].td].defined {
+			if s.ah == 0 && !d.dcHuff[s.comps[i].td].defined {
 				return nil, FormatError("undefined Huffman table")
 			}
 			if s.ah != 0 && !c.dcSeen {
@@ -590,7 +597,7 @@ func (d *decoder) readSOS() (*scanHeader, error) {
 		if !d.comp[s.comps[0].ci].dcSeen {
 			return nil, FormatError("AC scan before DC scan")
 		}
-		if !d.huff[1][s.comps[0].ta].defined {
+		if !d.acHuff[s.comps[0].ta].defined {
 			return nil, FormatError("undefined Huffman table")
 		}
 	}

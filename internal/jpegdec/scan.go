@@ -146,8 +146,8 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 		shift := c.shift
 		bs := 8 >> shift
 		q := &d.quant[c.tq]
-		dc := d.decodeDC(c, &d.huff[0][sc.td])
-		ac := &d.huff[1][sc.ta]
+		dc := d.decodeDC(c, &d.dcHuff[sc.td])
+		ac := &d.acHuff[sc.ta]
 		off := by*bs*c.stride + bx*bs
 		if shift == 3 {
 			d.skipAC(ac)
@@ -171,7 +171,7 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 
 // decodeAC decodes coefficients 1..63 of a sequential block, dequantized,
 // into blk (natural order), which must be zero apart from the DC.
-func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
+func (d *decoder) decodeAC(blk *[64]int32, h *acTable, q *[64]int32) {
 	bits, n := d.bits, d.nbits
 	buf := d.src.buf
 	for k := uint(1); k < 64; k++ {
@@ -205,7 +205,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 			l := uint(e >> 8)
 			rs, bits, n = uint8(e), bits<<l, n-l
 		} else {
-			rs, bits, n = d.decodeHuff(h, bits, n)
+			rs, bits, n = d.decodeHuff(&h.huffTable, bits, n)
 		}
 		r, s := uint(rs>>4), uint(rs&15)
 		if s == 0 {
@@ -228,7 +228,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *huffTable, q *[64]int32) {
 
 // skipAC decodes and discards coefficients 1..63: a 1/8 decode only needs
 // the DC, but the AC codes must still be parsed to find the next block.
-func (d *decoder) skipAC(h *huffTable) {
+func (d *decoder) skipAC(h *acTable) {
 	bits, n := d.bits, d.nbits
 	buf := d.src.buf
 	for k := 1; k < 64; k++ {
@@ -258,7 +258,7 @@ func (d *decoder) skipAC(h *huffTable) {
 			l := uint(e >> 8)
 			rs, bits, n = uint8(e), bits<<l, n-l
 		} else {
-			rs, bits, n = d.decodeHuff(h, bits, n)
+			rs, bits, n = d.decodeHuff(&h.huffTable, bits, n)
 		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
@@ -285,7 +285,7 @@ func (d *decoder) progressiveScan(s *scanHeader) error {
 			d.comp[s.comps[i].ci].dcSeen = true
 		}
 		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
-			dc := d.decodeDC(c, &d.huff[0][sc.td])
+			dc := d.decodeDC(c, &d.dcHuff[sc.td])
 			c.coefs[(by*c.bw+bx)*c.slots.n] = int16(dc << al)
 			return d.err == nil
 		})
@@ -302,13 +302,13 @@ func (d *decoder) progressiveScan(s *scanHeader) error {
 			return d.err == nil
 		})
 	case s.ah == 0:
-		h := &d.huff[1][s.comps[0].ta]
+		h := &d.acHuff[s.comps[0].ta]
 		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
 			d.acFirst(c, by*c.bw+bx, s.ss, s.se, al, h)
 			return d.err == nil
 		})
 	default:
-		h := &d.huff[1][s.comps[0].ta]
+		h := &d.acHuff[s.comps[0].ta]
 		return d.forEachBlock(s, func(c *component, sc *scanComp, bx, by int) bool {
 			d.acRefine(c, by*c.bw+bx, s.ss, s.se, al, h)
 			return d.err == nil
@@ -316,7 +316,7 @@ func (d *decoder) progressiveScan(s *scanHeader) error {
 	}
 }
 
-func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
+func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *acTable) {
 	if d.eobrun > 0 {
 		d.eobrun--
 		return
@@ -344,7 +344,7 @@ func (d *decoder) acFirst(c *component, bi, ss, se int, al uint, h *huffTable) {
 				l := uint(e >> 8)
 				rs, bits, n = uint8(e), bits<<l, n-l
 			} else {
-				rs, bits, n = d.decodeHuff(h, bits, n)
+				rs, bits, n = d.decodeHuff(&h.huffTable, bits, n)
 			}
 			var s uint
 			r, s = int(rs>>4), uint(rs&15)
@@ -387,7 +387,7 @@ func bitRange(lo, hi uint) uint64 {
 // non-zero, and at most one newly non-zero ±1<<al coefficient per symbol.
 // The non-zero bitmap lets it jump between the positions that matter
 // instead of walking the band one coefficient at a time.
-func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) {
+func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *acTable) {
 	ns := c.slots.n
 	vals := c.coefs[bi*ns : bi*ns+ns : bi*ns+ns]
 	nz := c.nz[bi]
@@ -407,7 +407,7 @@ func (d *decoder) acRefine(c *component, bi, ss, se int, al uint, h *huffTable) 
 				l := uint(e >> 8)
 				rs, bits, n = uint8(e), bits<<l, n-l
 			} else {
-				rs, bits, n = d.decodeHuff(h, bits, n)
+				rs, bits, n = d.decodeHuff(&h.huffTable, bits, n)
 			}
 			r, s := uint(rs>>4), rs&15
 			var val int16
