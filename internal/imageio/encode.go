@@ -59,6 +59,11 @@ func Encode(img *Image, o EncodeOptions) (out []byte, err error) {
 	}
 	var buf bytes.Buffer
 	first := img.Frames[0].Image
+	if y, ok := first.(*image.YCbCr); ok && o.Format != JPEG {
+		// The encoders below read RGB: interpolate the chroma as libjpeg
+		// does rather than replicate it as YCbCr.At would.
+		first = YCbCrToNRGBA(y)
+	}
 	switch o.Format {
 	case JPEG:
 		// internal/jpegenc fits its Huffman tables to the picture, as
@@ -74,7 +79,7 @@ func Encode(img *Image, o EncodeOptions) (out []byte, err error) {
 	case GIF:
 		err = encodeGIF(&buf, img)
 	case WebP:
-		err = encodeWebP(&buf, img, o)
+		err = encodeWebP(&buf, img, first, o)
 	case AVIF:
 		err = avif.Encode(&buf, first, avif.Options{
 			Quality:           orDefault(o.Quality, DefaultAVIFQuality),
@@ -148,8 +153,13 @@ func Flatten(m image.Image, bg color.NRGBA) *image.RGBA {
 }
 
 func toNRGBA(m image.Image) *image.NRGBA {
-	if n, ok := m.(*image.NRGBA); ok && n.Rect.Min == (image.Point{}) {
-		return n
+	switch p := m.(type) {
+	case *image.NRGBA:
+		if p.Rect.Min == (image.Point{}) {
+			return p
+		}
+	case *image.YCbCr:
+		return YCbCrToNRGBA(p)
 	}
 	return imaging.Clone(m)
 }
@@ -172,7 +182,8 @@ func encodeGIF(buf *bytes.Buffer, img *Image) error {
 	return gif.EncodeAll(buf, g)
 }
 
-func encodeWebP(buf *bytes.Buffer, img *Image, o EncodeOptions) error {
+// encodeWebP encodes img; first is its first frame as Encode prepared it.
+func encodeWebP(buf *bytes.Buffer, img *Image, first image.Image, o EncodeOptions) error {
 	q := orDefault(o.Quality, DefaultWebPQuality)
 	if !img.Animated() {
 		opts := webp.DefaultOptions()
@@ -180,7 +191,7 @@ func encodeWebP(buf *bytes.Buffer, img *Image, o EncodeOptions) error {
 		opts.Lossless = o.Lossless
 		// WebP's EXIF chunk holds the TIFF structure without JPEG's prefix.
 		opts.ICC, opts.EXIF = o.Metadata.ICC, o.Metadata.EXIF
-		return webp.Encode(buf, img.Frames[0].Image, opts)
+		return webp.Encode(buf, first, opts)
 	}
 	b := img.Bounds()
 	enc := animation.NewEncoder(buf, b.Dx(), b.Dy(), &animation.EncodeOptions{

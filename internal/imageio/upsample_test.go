@@ -1,0 +1,103 @@
+package imageio
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/opaprules/opaprules/internal/reftest"
+)
+
+// colourEdges is a photo-like picture with hard saturated edges (red
+// stripes, blue bands), where chroma interpolation shows most.
+func colourEdges(w, h int) *image.NRGBA {
+	m := reftest.Photo(w, h, false)
+	red := image.NewUniform(color.NRGBA{230, 20, 30, 255})
+	for x := 7; x < w; x += 23 {
+		draw.Draw(m, image.Rect(x, 0, x+5, h), red, image.Point{}, draw.Src)
+	}
+	blue := image.NewUniform(color.NRGBA{20, 40, 220, 255})
+	for y := 5; y < h; y += 19 {
+		draw.Draw(m, image.Rect(0, y, w, y+3), blue, image.Point{}, draw.Src)
+	}
+	return m
+}
+
+func writePPM(t *testing.T, path string, m *image.NRGBA) {
+	t.Helper()
+	var b bytes.Buffer
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	fmt.Fprintf(&b, "P6\n%d %d\n255\n", w, h)
+	for y := range h {
+		for x := range w {
+			i := m.PixOffset(x, y)
+			b.Write(m.Pix[i : i+3])
+		}
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A JPEG converted at full size to a format that wants RGB (PNG, WebP,
+// AVIF, GIF, BMP, TIFF) comes out as libjpeg-turbo's djpeg decodes it,
+// with its default ("fancy") chroma interpolation, for each subsampling
+// cjpeg writes, odd sizes included: 52.4-52.6 dB, as for 4:4:4 (the rest
+// is YCbCr→RGB rounding). Replicating the chroma, as image.YCbCr.At does
+// and these conversions did before, gives 24-28 dB (logged).
+func TestFullSizeConversionMatchesDjpeg(t *testing.T) {
+	reftest.Tool(t, "cjpeg")
+	reftest.Tool(t, "djpeg")
+	dir := t.TempDir()
+	ppm := filepath.Join(dir, "src.ppm")
+	writePPM(t, ppm, colourEdges(237, 151))
+	for _, sampling := range []string{"2x2", "2x1", "1x2", "1x1"} {
+		t.Run(sampling, func(t *testing.T) {
+			data := reftest.Run(t, "cjpeg", "-quality", "90", "-sample", sampling, ppm)
+			jpg := filepath.Join(dir, sampling+".jpg")
+			if err := os.WriteFile(jpg, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want, err := reftest.DecodePNM(reftest.Run(t, "djpeg", "-pnm", jpg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := decodeWhole(t, data)
+			y, ok := img.Frames[0].Image.(*image.YCbCr)
+			if !ok {
+				t.Fatalf("decoded as %T", img.Frames[0].Image)
+			}
+			out, err := Encode(img, EncodeOptions{Format: PNG})
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := decodeWhole(t, out)
+			got := reftest.PSNR(back.Frames[0].Image, want)
+			replicated := reftest.PSNR(imaging.Clone(y), want)
+			t.Logf("%s: %.2f dB against djpeg, replicated chroma %.2f dB", sampling, got, replicated)
+			if got < 50 {
+				t.Errorf("%s: %.2f dB against djpeg, want at least 50 (replicated chroma: %.2f)", sampling, got, replicated)
+			}
+		})
+	}
+}
+
+func decodeWhole(t *testing.T, data []byte) *Image {
+	t.Helper()
+	cfg, err := DecodeConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Decode(data, cfg, DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
