@@ -86,7 +86,7 @@ func (a *Adjust) Apply(ctx context.Context, obj *Object) error {
 // radius pixels, in two separable passes over premultiplied colour (so
 // transparent pixels lend no colour to their neighbours), edges extended.
 func gaussianBlur(m image.Image, radius int, sigma float64) *image.NRGBA {
-	src := imaging.Clone(m)
+	src := copyNRGBA(m)
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	// Fixed-point weights summing to 1<<14.
 	const one = 1 << 14

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"image"
 
-	"github.com/disintegration/imaging"
+	"github.com/opaprules/opaprules/internal/imageio"
 )
 
 func init() {
@@ -49,7 +49,7 @@ func (a *AverageHue) Predict(obj *Object) { obj.Header.Set("Content-Type", "appl
 func meanColor(m image.Image) [3]uint8 {
 	n, ok := m.(*image.NRGBA)
 	if !ok {
-		n = imaging.Clone(m)
+		n = imageio.ToNRGBA(m)
 	}
 	var sum [3]uint64
 	var weight uint64

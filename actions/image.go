@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/disintegration/imaging"
 	"github.com/opaprules/opaprules/internal/imageio"
 )
 
@@ -369,4 +370,16 @@ func (st *imageState) servesOriginal(format string, encodedSize int) bool {
 		return false
 	}
 	return true
+}
+
+// copyNRGBA returns m as a new NRGBA the caller may draw on, never m's
+// own pixels (decoded frames may be shared with the source); a decoded
+// JPEG comes with its chroma interpolated as libjpeg does
+// (imageio.ToNRGBA), not replicated.
+func copyNRGBA(m image.Image) *image.NRGBA {
+	n := imageio.ToNRGBA(m)
+	if image.Image(n) == m {
+		return imaging.Clone(n)
+	}
+	return n
 }

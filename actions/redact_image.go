@@ -6,8 +6,6 @@ import (
 	"image"
 	"math"
 
-	"github.com/disintegration/imaging"
-
 	"github.com/opaprules/opaprules/internal/imageio"
 )
 
@@ -82,7 +80,7 @@ func (r *Redact) applyImage(ctx context.Context, obj *Object) error {
 			return err
 		}
 		// Decoded frames may be shared with the source: draw on a copy.
-		dst := imaging.Clone(fr.Image)
+		dst := copyNRGBA(fr.Image)
 		for _, box := range boxes {
 			r.fill(dst, box)
 		}

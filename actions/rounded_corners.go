@@ -4,8 +4,6 @@ import (
 	"context"
 	"image"
 	"math"
-
-	"github.com/disintegration/imaging"
 )
 
 func init() {
@@ -37,7 +35,7 @@ func (c *RoundedCorners) Apply(ctx context.Context, obj *Object) error {
 	W, H := b.Dx(), b.Dy()
 	r := float64(min(c.Radius, min(W, H)/2))
 	obj.SetImage(framesDo(img, c.FirstFrame, func(m image.Image) image.Image {
-		out := imaging.Clone(m)
+		out := copyNRGBA(m)
 		maskAlpha(out, func(x, y int) float64 {
 			// Distance of the pixel centre from the centre of its
 			// corner's circle, when it lies in a corner square.

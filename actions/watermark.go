@@ -294,7 +294,7 @@ func decodeWatermark(data []byte) (*image.NRGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return imaging.Clone(img.Frames[0].Image), nil
+	return copyNRGBA(img.Frames[0].Image), nil
 }
 
 // Apply draws the watermark on every frame.
@@ -323,7 +323,7 @@ func (w *Watermark) Apply(ctx context.Context, obj *Object) error {
 	}
 	alpha := uint32(math.Round(w.Opacity * 255))
 	obj.SetImage(framesDo(img, false, func(m image.Image) image.Image {
-		dst := imaging.Clone(m)
+		dst := copyNRGBA(m)
 		for _, at := range spots {
 			drawOver(dst, mark, at, alpha)
 		}

@@ -152,7 +152,10 @@ func Flatten(m image.Image, bg color.NRGBA) *image.RGBA {
 	return out
 }
 
-func toNRGBA(m image.Image) *image.NRGBA {
+// ToNRGBA returns m as NRGBA, m itself when it already is one (callers
+// that draw must copy first), a decoded JPEG with its chroma interpolated
+// as libjpeg does (YCbCrToNRGBA).
+func ToNRGBA(m image.Image) *image.NRGBA {
 	switch p := m.(type) {
 	case *image.NRGBA:
 		if p.Rect.Min == (image.Point{}) {
@@ -167,7 +170,7 @@ func toNRGBA(m image.Image) *image.NRGBA {
 func encodeGIF(buf *bytes.Buffer, img *Image) error {
 	frames := make([]*image.NRGBA, len(img.Frames))
 	for i, f := range img.Frames {
-		frames[i] = toNRGBA(f.Image)
+		frames[i] = ToNRGBA(f.Image)
 	}
 	pal, transparent := buildPalette(frames)
 	mapper := newPaletteMapper(pal, transparent)
@@ -209,7 +212,7 @@ func encodeWebP(buf *bytes.Buffer, img *Image, first image.Image, o EncodeOption
 		enc.SetEXIF(o.Metadata.EXIF)
 	}
 	for _, f := range img.Frames {
-		if err := enc.AddFrame(toNRGBA(f.Image), time.Duration(f.Delay)*10*time.Millisecond); err != nil {
+		if err := enc.AddFrame(ToNRGBA(f.Image), time.Duration(f.Delay)*10*time.Millisecond); err != nil {
 			return err
 		}
 	}
