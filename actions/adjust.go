@@ -71,6 +71,7 @@ func (a *Adjust) Apply(ctx context.Context, obj *Object) error {
 	}
 	var ctxErr error
 	obj.SetImage(framesDo(img, false, func(m image.Image) image.Image {
+		m = asRGB(m)
 		for _, step := range steps {
 			if ctxErr = ctx.Err(); ctxErr != nil {
 				return m

@@ -46,7 +46,7 @@ func (f *Flip) Apply(ctx context.Context, obj *Object) error {
 	default:
 		flip = func(m image.Image) image.Image { return imaging.Rotate180(m) }
 	}
-	obj.SetImage(framesDo(img, false, flip))
+	obj.SetImage(framesDo(img, false, func(m image.Image) image.Image { return flip(asRGB(m)) }))
 	return nil
 }
 

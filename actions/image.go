@@ -383,3 +383,16 @@ func copyNRGBA(m image.Image) *image.NRGBA {
 	}
 	return n
 }
+
+// asRGB is m ready for imaging's whole-picture transforms (flip, rotate,
+// adjust): a decoded JPEG converted with its chroma interpolated as
+// libjpeg does (imageio.YCbCrToNRGBA), which imaging would replicate;
+// anything else as it is. Transforms of a part (crop, slice, circle) skip
+// it, since converting the whole picture for a corner of it costs more
+// than it gains.
+func asRGB(m image.Image) image.Image {
+	if y, ok := m.(*image.YCbCr); ok {
+		return imageio.YCbCrToNRGBA(y)
+	}
+	return m
+}

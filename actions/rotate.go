@@ -69,7 +69,7 @@ func (r *Rotate) Apply(ctx context.Context, obj *Object) error {
 		}
 		turn = func(m image.Image) image.Image { return imaging.Rotate(m, -angle, r.Background.NRGBA) }
 	}
-	obj.SetImage(framesDo(img, false, turn))
+	obj.SetImage(framesDo(img, false, func(m image.Image) image.Image { return turn(asRGB(m)) }))
 	return nil
 }
 

@@ -44,9 +44,9 @@ func TestRoundedCorners(t *testing.T) {
 	}
 }
 
-// An action that draws on a JPEG starts from the picture djpeg would show:
-// its chroma interpolated as libjpeg does (copyNRGBA), not replicated in
-// 2×2 blocks. Away from the rounded corners the PNG that comes out of a
+// An action that draws on a JPEG, or transforms all of it, starts from
+// the picture djpeg would show: its chroma interpolated as libjpeg does
+// (copyNRGBA, asRGB), not replicated in 2×2 blocks. Away from the rounded corners the PNG that comes out of a
 // 4:2:0 JPEG matches djpeg's decode of it; replicated chroma measured
 // 27.0 dB here.
 func TestDrawingActionsStartFromLibjpegsPicture(t *testing.T) {
@@ -73,6 +73,13 @@ func TestDrawingActionsStartFromLibjpegsPicture(t *testing.T) {
 	_, got := run(t, object(src, ""), rc, newConvert("png"))
 	inner := image.Rect(8, 8, 232, 152)
 	if p := psnr(imaging.Crop(got.Frames[0].Image, inner), imaging.Crop(want, inner)); p < 50 {
-		t.Errorf("%.2f dB against djpeg away from the corners, want at least 50", p)
+		t.Errorf("rounded_corners: %.2f dB against djpeg away from the corners, want at least 50", p)
+	}
+	// The whole-picture transforms (asRGB): flip, here.
+	fl := newAction("flip").(*Flip)
+	fl.Direction = "horizontal"
+	_, got = run(t, object(src, ""), fl, newConvert("png"))
+	if p := psnr(got.Frames[0].Image, imaging.FlipH(want)); p < 50 {
+		t.Errorf("flip: %.2f dB against djpeg's picture flipped, want at least 50", p)
 	}
 }
