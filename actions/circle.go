@@ -4,8 +4,6 @@ import (
 	"context"
 	"image"
 	"math"
-
-	"github.com/disintegration/imaging"
 )
 
 func init() {
@@ -49,7 +47,7 @@ func (c *Circle) Apply(ctx context.Context, obj *Object) error {
 	win := image.Rectangle{Min: at, Max: at.Add(image.Pt(d, d))}
 	fr := float64(r)
 	obj.SetImage(framesDo(img, c.FirstFrame, func(m image.Image) image.Image {
-		out := imaging.Crop(m, win.Add(m.Bounds().Min))
+		out := cropRGB(m, win.Add(m.Bounds().Min))
 		maskAlpha(out, func(x, y int) float64 {
 			// Pixel centres against a circle centred on the middle pixel.
 			return coverage(fr, math.Hypot(float64(x-r), float64(y-r)))

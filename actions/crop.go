@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"image"
 	"net/http"
-
-	"github.com/disintegration/imaging"
 )
 
 func init() {
@@ -106,7 +104,7 @@ func (c *Crop) Apply(ctx context.Context, obj *Object) error {
 		return nil
 	}
 	obj.SetImage(framesDo(img, c.FirstFrame, func(m image.Image) image.Image {
-		return imaging.Crop(m, win.Add(m.Bounds().Min))
+		return cropRGB(m, win.Add(m.Bounds().Min))
 	}))
 	return nil
 }

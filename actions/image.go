@@ -387,12 +387,21 @@ func copyNRGBA(m image.Image) *image.NRGBA {
 // asRGB is m ready for imaging's whole-picture transforms (flip, rotate,
 // adjust): a decoded JPEG converted with its chroma interpolated as
 // libjpeg does (imageio.YCbCrToNRGBA), which imaging would replicate;
-// anything else as it is. Transforms of a part (crop, slice, circle) skip
-// it, since converting the whole picture for a corner of it costs more
-// than it gains.
+// anything else as it is.
 func asRGB(m image.Image) image.Image {
 	if y, ok := m.(*image.YCbCr); ok {
 		return imageio.YCbCrToNRGBA(y)
 	}
 	return m
+}
+
+// cropRGB is imaging.Crop, but a decoded JPEG's region alone is converted,
+// with its chroma interpolated as libjpeg does.
+func cropRGB(m image.Image, r image.Rectangle) *image.NRGBA {
+	if y, ok := m.(*image.YCbCr); ok {
+		if sub, ok := y.SubImage(r.Intersect(y.Rect)).(*image.YCbCr); ok {
+			return imageio.YCbCrToNRGBA(sub)
+		}
+	}
+	return imaging.Crop(m, r)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-
-	"github.com/disintegration/imaging"
 )
 
 func init() {
@@ -66,7 +64,7 @@ func (s *Slice) Apply(ctx context.Context, obj *Object) error {
 		return nil
 	}
 	obj.SetImage(framesDo(img, s.FirstFrame, func(m image.Image) image.Image {
-		return imaging.Crop(m, win.Add(m.Bounds().Min))
+		return cropRGB(m, win.Add(m.Bounds().Min))
 	}))
 	return nil
 }

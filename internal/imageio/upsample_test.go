@@ -101,3 +101,36 @@ func decodeWhole(t *testing.T, data []byte) *Image {
 	}
 	return img
 }
+
+// A sub-image (what a crop converts) comes out as the same region of the
+// whole picture converted, but at its edges, which repeat their own
+// chroma as the picture's edges do; for every subsampling and for crops
+// at odd and even offsets.
+func TestYCbCrToNRGBASubImage(t *testing.T) {
+	src := colourEdges(97, 61)
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio444} {
+		y := image.NewYCbCr(src.Rect, ratio)
+		for py := range 61 {
+			for px := range 97 {
+				c := src.NRGBAAt(px, py)
+				yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
+				y.Y[y.YOffset(px, py)] = yy
+				y.Cb[y.COffset(px, py)], y.Cr[y.COffset(px, py)] = cb, cr
+			}
+		}
+		whole := YCbCrToNRGBA(y)
+		for _, r := range []image.Rectangle{image.Rect(10, 6, 70, 50), image.Rect(11, 7, 71, 51), image.Rect(0, 0, 97, 61)} {
+			sub := YCbCrToNRGBA(y.SubImage(r).(*image.YCbCr))
+			if sub.Rect != image.Rect(0, 0, r.Dx(), r.Dy()) {
+				t.Fatalf("%v %v: bounds %v", ratio, r, sub.Rect)
+			}
+			for py := r.Min.Y + 2; py < r.Max.Y-2; py++ {
+				for px := r.Min.X + 2; px < r.Max.X-2; px++ {
+					if got, want := sub.NRGBAAt(px-r.Min.X, py-r.Min.Y), whole.NRGBAAt(px, py); got != want {
+						t.Fatalf("%v %v: pixel (%d,%d) %v, the whole picture's %v", ratio, r, px, py, got, want)
+					}
+				}
+			}
+		}
+	}
+}
