@@ -196,7 +196,7 @@ func (r *Resize) Apply(ctx context.Context, obj *Object) error {
 			// PNG without alpha) takes the plane resampler too: imaging
 			// converts the whole picture to NRGBA rows and resamples in
 			// float, 5-10x the instructions.
-			if opaque(m) {
+			if imageio.IsOpaque(m) {
 				return imageio.ResampleOpaque(m, imageio.Rect{}, scaled.X, scaled.Y, filter)
 			}
 			return imaging.Resize(m, scaled.X, scaled.Y, filter)
@@ -263,15 +263,3 @@ var (
 	_ Validator = (*Resize)(nil)
 	_ Warmer    = (*Resize)(nil)
 )
-
-// opaque says whether every pixel of m is opaque, so that
-// imageio.ResampleOpaque may resize it.
-func opaque(m image.Image) bool {
-	switch p := m.(type) {
-	case *image.YCbCr, *image.Gray:
-		return true
-	case interface{ Opaque() bool }:
-		return p.Opaque()
-	}
-	return false
-}

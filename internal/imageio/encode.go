@@ -118,7 +118,7 @@ func speedOrDefault(s int) int {
 func forJPEG(m image.Image, bg color.NRGBA) image.Image {
 	switch m.(type) {
 	case *image.YCbCr, *image.Gray, *image.RGBA:
-		if isOpaque(m) {
+		if IsOpaque(m) {
 			return m
 		}
 	}

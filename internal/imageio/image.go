@@ -42,14 +42,16 @@ func (m *Image) Animated() bool { return len(m.Frames) > 1 }
 // HasAlpha reports whether any frame has a pixel that is not fully opaque.
 func (m *Image) HasAlpha() bool {
 	for _, f := range m.Frames {
-		if !isOpaque(f.Image) {
+		if !IsOpaque(f.Image) {
 			return true
 		}
 	}
 	return false
 }
 
-func isOpaque(m image.Image) bool {
+// IsOpaque reports whether every pixel of m is fully opaque: at once for
+// the types that cannot hold alpha or say so (Opaque), else by looking.
+func IsOpaque(m image.Image) bool {
 	if o, ok := m.(interface{ Opaque() bool }); ok {
 		return o.Opaque()
 	}
