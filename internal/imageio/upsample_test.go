@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,21 +13,6 @@ import (
 
 	"github.com/opaprules/opaprules/internal/reftest"
 )
-
-// colourEdges is a photo-like picture with hard saturated edges (red
-// stripes, blue bands), where chroma interpolation shows most.
-func colourEdges(w, h int) *image.NRGBA {
-	m := reftest.Photo(w, h, false)
-	red := image.NewUniform(color.NRGBA{230, 20, 30, 255})
-	for x := 7; x < w; x += 23 {
-		draw.Draw(m, image.Rect(x, 0, x+5, h), red, image.Point{}, draw.Src)
-	}
-	blue := image.NewUniform(color.NRGBA{20, 40, 220, 255})
-	for y := 5; y < h; y += 19 {
-		draw.Draw(m, image.Rect(0, y, w, y+3), blue, image.Point{}, draw.Src)
-	}
-	return m
-}
 
 func writePPM(t *testing.T, path string, m *image.NRGBA) {
 	t.Helper()
@@ -57,7 +41,7 @@ func TestFullSizeConversionMatchesDjpeg(t *testing.T) {
 	reftest.Tool(t, "djpeg")
 	dir := t.TempDir()
 	ppm := filepath.Join(dir, "src.ppm")
-	writePPM(t, ppm, colourEdges(237, 151))
+	writePPM(t, ppm, reftest.ColourEdges(237, 151))
 	for _, sampling := range []string{"2x2", "2x1", "1x2", "1x1"} {
 		t.Run(sampling, func(t *testing.T) {
 			data := reftest.Run(t, "cjpeg", "-quality", "90", "-sample", sampling, ppm)
@@ -107,7 +91,7 @@ func decodeWhole(t *testing.T, data []byte) *Image {
 // chroma as the picture's edges do; for every subsampling and for crops
 // at odd and even offsets.
 func TestYCbCrToNRGBASubImage(t *testing.T) {
-	src := colourEdges(97, 61)
+	src := reftest.ColourEdges(97, 61)
 	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio444} {
 		y := image.NewYCbCr(src.Rect, ratio)
 		for py := range 61 {

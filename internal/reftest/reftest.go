@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"io"
 	"math"
@@ -328,3 +329,19 @@ func Photo16(w, h int) *image.NRGBA64 {
 }
 
 func clamp8(v float64) uint8 { return uint8(max(0, min(255, math.Round(v)))) }
+
+// ColourEdges is Photo with hard saturated edges drawn over it, red
+// stripes and blue bands, where how a decoder interpolates subsampled
+// chroma shows most.
+func ColourEdges(w, h int) *image.NRGBA {
+	m := Photo(w, h, false)
+	red := image.NewUniform(color.NRGBA{230, 20, 30, 255})
+	for x := 7; x < w; x += 23 {
+		draw.Draw(m, image.Rect(x, 0, x+5, h), red, image.Point{}, draw.Src)
+	}
+	blue := image.NewUniform(color.NRGBA{20, 40, 220, 255})
+	for y := 5; y < h; y += 19 {
+		draw.Draw(m, image.Rect(0, y, w, y+3), blue, image.Point{}, draw.Src)
+	}
+	return m
+}
