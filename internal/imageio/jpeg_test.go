@@ -157,6 +157,21 @@ func nrgba(m image.Image, x, y int) color.NRGBA {
 	return color.NRGBAModel.Convert(m.At(x, y)).(color.NRGBA)
 }
 
+// ycbcrOf is m in YCbCr at ratio, each chroma sample taken from the pixel
+// at its top left.
+func ycbcrOf(m *image.NRGBA, ratio image.YCbCrSubsampleRatio) *image.YCbCr {
+	out := image.NewYCbCr(m.Rect, ratio)
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+			c := m.NRGBAAt(x, y)
+			yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
+			out.Y[out.YOffset(x, y)] = yy
+			out.Cb[out.COffset(x, y)], out.Cr[out.COffset(x, y)] = cb, cr
+		}
+	}
+	return out
+}
+
 // photoLike is a w×h picture with smooth gradients, a different tint per
 // quadrant (two hard edges, and a layout that shows any wrong turn or
 // flip) and noise, like a photograph rather than synthetic art.
@@ -414,18 +429,7 @@ func TestShrinkOnLoadProgressiveOrientations(t *testing.T) {
 // arithmetic in fixed point; YCbCr: resampled per plane, converted after).
 func TestResampleOpaqueMatchesImaging(t *testing.T) {
 	src := photoLike(151, 101)
-	ycc := func(r image.YCbCrSubsampleRatio) *image.YCbCr {
-		m := image.NewYCbCr(src.Rect, r)
-		for y := range src.Rect.Dy() {
-			for x := range src.Rect.Dx() {
-				c := src.NRGBAAt(x, y)
-				yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
-				m.Y[m.YOffset(x, y)] = yy
-				m.Cb[m.COffset(x, y)], m.Cr[m.COffset(x, y)] = cb, cr
-			}
-		}
-		return m
-	}
+	ycc := func(r image.YCbCrSubsampleRatio) *image.YCbCr { return ycbcrOf(src, r) }
 	rgba := &image.RGBA{Pix: src.Pix, Stride: src.Stride, Rect: src.Rect}
 	cmyk := image.NewCMYK(src.Rect)
 	for y := range src.Rect.Dy() {

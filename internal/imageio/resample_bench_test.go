@@ -2,7 +2,6 @@ package imageio
 
 import (
 	"image"
-	"image/color"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -14,15 +13,7 @@ import (
 func BenchmarkResample800(b *testing.B) {
 	src := photoLike(2000, 1500)
 	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio420} {
-		m := image.NewYCbCr(src.Rect, ratio)
-		for y := range 1500 {
-			for x := range 2000 {
-				c := src.NRGBAAt(x, y)
-				yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
-				m.Y[m.YOffset(x, y)] = yy
-				m.Cb[m.COffset(x, y)], m.Cr[m.COffset(x, y)] = cb, cr
-			}
-		}
+		m := ycbcrOf(src, ratio)
 		ext := Rect{0, 0, 2000, 1500}
 		for _, f := range []struct {
 			name string

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,7 +52,7 @@ func TestFullSizeConversionMatchesDjpeg(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img := decodeWhole(t, data)
+			img := &Image{Frames: []Frame{{Image: decodeFrames(t, data)[0]}}}
 			y, ok := img.Frames[0].Image.(*image.YCbCr)
 			if !ok {
 				t.Fatalf("decoded as %T", img.Frames[0].Image)
@@ -62,59 +61,13 @@ func TestFullSizeConversionMatchesDjpeg(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			back := decodeWhole(t, out)
-			got := reftest.PSNR(back.Frames[0].Image, want)
+			back := decodeFrames(t, out)[0]
+			got := reftest.PSNR(back, want)
 			replicated := reftest.PSNR(imaging.Clone(y), want)
 			t.Logf("%s: %.2f dB against djpeg, replicated chroma %.2f dB", sampling, got, replicated)
 			if got < 50 {
 				t.Errorf("%s: %.2f dB against djpeg, want at least 50 (replicated chroma: %.2f)", sampling, got, replicated)
 			}
 		})
-	}
-}
-
-func decodeWhole(t *testing.T, data []byte) *Image {
-	t.Helper()
-	cfg, err := DecodeConfig(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := Decode(data, cfg, DecodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// A sub-image (what a crop converts) comes out as the same region of the
-// whole picture converted, but at its edges, which repeat their own
-// chroma as the picture's edges do; for every subsampling and for crops
-// at odd and even offsets.
-func TestYCbCrToNRGBASubImage(t *testing.T) {
-	src := reftest.ColourEdges(97, 61)
-	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio444} {
-		y := image.NewYCbCr(src.Rect, ratio)
-		for py := range 61 {
-			for px := range 97 {
-				c := src.NRGBAAt(px, py)
-				yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
-				y.Y[y.YOffset(px, py)] = yy
-				y.Cb[y.COffset(px, py)], y.Cr[y.COffset(px, py)] = cb, cr
-			}
-		}
-		whole := YCbCrToNRGBA(y)
-		for _, r := range []image.Rectangle{image.Rect(10, 6, 70, 50), image.Rect(11, 7, 71, 51), image.Rect(0, 0, 97, 61)} {
-			sub := YCbCrToNRGBA(y.SubImage(r).(*image.YCbCr))
-			if sub.Rect != image.Rect(0, 0, r.Dx(), r.Dy()) {
-				t.Fatalf("%v %v: bounds %v", ratio, r, sub.Rect)
-			}
-			for py := r.Min.Y + 2; py < r.Max.Y-2; py++ {
-				for px := r.Min.X + 2; px < r.Max.X-2; px++ {
-					if got, want := sub.NRGBAAt(px-r.Min.X, py-r.Min.Y), whole.NRGBAAt(px, py); got != want {
-						t.Fatalf("%v %v: pixel (%d,%d) %v, the whole picture's %v", ratio, r, px, py, got, want)
-					}
-				}
-			}
-		}
 	}
 }
