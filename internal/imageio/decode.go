@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/png"
 	"time"
 
 	"github.com/deepteams/webp"
@@ -14,6 +13,8 @@ import (
 	"github.com/gen2brain/avif"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/opaprules/opaprules/internal/pngdec"
 )
 
 // DecodeOptions say how to decode.
@@ -54,7 +55,7 @@ func Decode(data []byte, cfg Config, opts DecodeOptions) (img *Image, err error)
 	case JPEG:
 		m, err = decodeJPEG(data, cfg, opts)
 	case PNG:
-		m, err = png.Decode(r)
+		m, err = pngdec.Decode(data)
 	case BMP:
 		m, err = bmp.Decode(r)
 	case TIFF:

@@ -1,0 +1,167 @@
+package pngdec
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// unfilter reverses the per-row filters (PNG specification 9.2) of the
+// h rows that start at buf[off:], each a filter byte and w pixels of in
+// bytes, writing row y's pixels of out bytes (out == in, or 4 for RGB,
+// whose alpha it sets to 255) to buf[y*w*out:].
+//
+// Each row is written in front of the bytes it is read from, so the
+// forward pass never overwrites data it has yet to read:
+//   - out == in: off is 0 and row y's data starts y+1 bytes after the
+//     place its pixels go (the filter bytes of the rows so far);
+//   - RGB: off is h*(w-1), and pixel x of row y is written no further than
+//     the end of the three bytes it is read from, because
+//     y*(w-1)+x <= h*(w-1) (the slack shrinks to nothing at the last
+//     pixel: a pixel's three bytes are read before its four are written).
+//
+// The row above, which three of the filters predict from, is the row of
+// pixels already written.
+func unfilter(buf []byte, off, w, h, in, out int) error {
+	rowRaw := 1 + w*in
+	stride := w * out
+	zero := make([]byte, stride)
+	for y := range h {
+		r := off + y*rowRaw
+		ft := buf[r]
+		src := buf[r+1 : r+rowRaw : r+rowRaw]
+		dst := buf[y*stride : (y+1)*stride : (y+1)*stride]
+		prev := zero
+		if y > 0 {
+			prev = buf[(y-1)*stride : y*stride : y*stride]
+		}
+		if ft > filterPaeth {
+			return FormatError(fmt.Sprintf("bad filter type %d in row %d", ft, y))
+		}
+		if in == out {
+			unfilterRow(ft, dst, src, prev, in)
+		} else {
+			unfilterRGB(ft, dst, src, prev)
+		}
+	}
+	return nil
+}
+
+// unfilterRow unfilters a row whose pixels keep their layout (bpp bytes).
+// dst may start before src in the same array (see unfilter): every loop
+// reads a byte of src before it writes the byte of dst that may hold it.
+func unfilterRow(ft byte, dst, src, prev []byte, bpp int) {
+	n := len(dst)
+	src = src[:n]
+	prev = prev[:n]
+	switch ft {
+	case filterNone:
+		copy(dst, src)
+	case filterSub:
+		copy(dst[:bpp], src[:bpp])
+		for i := bpp; i < n; i++ {
+			dst[i] = src[i] + dst[i-bpp]
+		}
+	case filterUp:
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			binary.LittleEndian.PutUint64(dst[i:], addBytes(binary.LittleEndian.Uint64(src[i:]), binary.LittleEndian.Uint64(prev[i:])))
+		}
+		for ; i < n; i++ {
+			dst[i] = src[i] + prev[i]
+		}
+	case filterAvg:
+		for i := range bpp {
+			dst[i] = src[i] + prev[i]>>1
+		}
+		for i := bpp; i < n; i++ {
+			dst[i] = src[i] + uint8((uint(dst[i-bpp])+uint(prev[i]))>>1)
+		}
+	case filterPaeth:
+		for i := range bpp {
+			dst[i] = src[i] + prev[i] // the predictor of a pixel with no left neighbour is b
+		}
+		for i := bpp; i < n; i++ {
+			dst[i] = src[i] + paeth(dst[i-bpp], prev[i], prev[i-bpp])
+		}
+	}
+}
+
+// unfilterRGB unfilters an RGB row into RGBA pixels with alpha 255.
+// dst may end where src does (see unfilter): each pixel's three bytes are
+// read before its four are written. One loop per filter type keeps the
+// type's test out of the per-pixel work.
+func unfilterRGB(ft byte, dst, src, prev []byte) {
+	// Each loop walks the three slices forward together, so that the loop
+	// condition proves every index in bounds.
+	var a0, a1, a2 uint8 // the left neighbour, 0 at x == 0
+	switch ft {
+	case filterNone:
+		for len(dst) >= 4 && len(src) >= 3 {
+			s0, s1, s2 := src[0], src[1], src[2]
+			dst[0], dst[1], dst[2], dst[3] = s0, s1, s2, 255
+			dst, src = dst[4:], src[3:]
+		}
+	case filterSub:
+		for len(dst) >= 4 && len(src) >= 3 {
+			a0, a1, a2 = src[0]+a0, src[1]+a1, src[2]+a2
+			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, 255
+			dst, src = dst[4:], src[3:]
+		}
+	case filterUp:
+		for len(dst) >= 4 && len(src) >= 3 && len(prev) >= 4 {
+			s0, s1, s2 := src[0], src[1], src[2]
+			dst[0], dst[1], dst[2], dst[3] = s0+prev[0], s1+prev[1], s2+prev[2], 255
+			dst, src, prev = dst[4:], src[3:], prev[4:]
+		}
+	case filterAvg:
+		for len(dst) >= 4 && len(src) >= 3 && len(prev) >= 4 {
+			s0, s1, s2 := src[0], src[1], src[2]
+			a0 = s0 + uint8((uint(a0)+uint(prev[0]))>>1)
+			a1 = s1 + uint8((uint(a1)+uint(prev[1]))>>1)
+			a2 = s2 + uint8((uint(a2)+uint(prev[2]))>>1)
+			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, 255
+			dst, src, prev = dst[4:], src[3:], prev[4:]
+		}
+	case filterPaeth:
+		var c0, c1, c2 uint8 // above left, 0 at x == 0
+		for len(dst) >= 4 && len(src) >= 3 && len(prev) >= 4 {
+			s0, s1, s2 := src[0], src[1], src[2]
+			b0, b1, b2 := prev[0], prev[1], prev[2]
+			a0 = s0 + paeth(a0, b0, c0)
+			a1 = s1 + paeth(a1, b1, c1)
+			a2 = s2 + paeth(a2, b2, c2)
+			c0, c1, c2 = b0, b1, b2
+			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, 255
+			dst, src, prev = dst[4:], src[3:], prev[4:]
+		}
+	}
+}
+
+// addBytes adds eight bytes to eight bytes, each modulo 256.
+func addBytes(x, y uint64) uint64 {
+	const high = 0x8080808080808080
+	return ((x &^ high) + (y &^ high)) ^ ((x ^ y) & high)
+}
+
+// paeth is the Paeth predictor of a (left), b (above) and c (above left),
+// PNG specification 9.4.
+func paeth(a, b, c uint8) uint8 {
+	pa := int(b) - int(c) // p - a, where p = a + b - c
+	pb := int(a) - int(c)
+	pc := pa + pb
+	pa = abs(pa)
+	pb = abs(pb)
+	pc = abs(pc)
+	if pa <= pb && pa <= pc {
+		return a
+	}
+	if pb <= pc {
+		return b
+	}
+	return c
+}
+
+func abs(x int) int {
+	m := x >> (64 - 1)
+	return (x ^ m) - m
+}
