@@ -37,10 +37,13 @@ func unfilter(buf []byte, off, w, h, in, out int) error {
 		if ft > filterPaeth {
 			return FormatError(fmt.Sprintf("bad filter type %d in row %d", ft, y))
 		}
-		if in == out {
-			unfilterRow(ft, dst, src, prev, in)
-		} else {
+		switch {
+		case in == 3:
 			unfilterRGB(ft, dst, src, prev)
+		case in == 4 && ft >= filterSub && ft != filterUp:
+			unfilterRGBA(ft, dst, src, prev)
+		default:
+			unfilterRow(ft, dst, src, prev, in)
 		}
 	}
 	return nil
@@ -133,6 +136,44 @@ func unfilterRGB(ft byte, dst, src, prev []byte) {
 			c0, c1, c2 = b0, b1, b2
 			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, 255
 			dst, src, prev = dst[4:], src[3:], prev[4:]
+		}
+	}
+}
+
+// unfilterRGBA is unfilterRow for four bytes per pixel and the filters
+// that predict from the left neighbour, a pixel at a time.
+func unfilterRGBA(ft byte, dst, src, prev []byte) {
+	var a0, a1, a2, a3 uint8 // the left neighbour, 0 at x == 0
+	switch ft {
+	case filterSub:
+		for len(dst) >= 4 && len(src) >= 4 {
+			s0, s1, s2, s3 := src[0], src[1], src[2], src[3]
+			a0, a1, a2, a3 = s0+a0, s1+a1, s2+a2, s3+a3
+			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, a3
+			dst, src = dst[4:], src[4:]
+		}
+	case filterAvg:
+		for len(dst) >= 4 && len(src) >= 4 && len(prev) >= 4 {
+			s0, s1, s2, s3 := src[0], src[1], src[2], src[3]
+			a0 = s0 + uint8((uint(a0)+uint(prev[0]))>>1)
+			a1 = s1 + uint8((uint(a1)+uint(prev[1]))>>1)
+			a2 = s2 + uint8((uint(a2)+uint(prev[2]))>>1)
+			a3 = s3 + uint8((uint(a3)+uint(prev[3]))>>1)
+			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, a3
+			dst, src, prev = dst[4:], src[4:], prev[4:]
+		}
+	case filterPaeth:
+		var c0, c1, c2, c3 uint8 // above left, 0 at x == 0
+		for len(dst) >= 4 && len(src) >= 4 && len(prev) >= 4 {
+			s0, s1, s2, s3 := src[0], src[1], src[2], src[3]
+			b0, b1, b2, b3 := prev[0], prev[1], prev[2], prev[3]
+			a0 = s0 + paeth(a0, b0, c0)
+			a1 = s1 + paeth(a1, b1, c1)
+			a2 = s2 + paeth(a2, b2, c2)
+			a3 = s3 + paeth(a3, b3, c3)
+			c0, c1, c2, c3 = b0, b1, b2, b3
+			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, a3
+			dst, src, prev = dst[4:], src[4:], prev[4:]
 		}
 	}
 }
