@@ -25,6 +25,7 @@ func unfilter(buf []byte, off, w, h, in, out int) error {
 	rowRaw := 1 + w*in
 	stride := w * out
 	zero := make([]byte, stride)
+	scratch := make([]byte, rowRaw-1)
 	for y := range h {
 		r := off + y*rowRaw
 		ft := buf[r]
@@ -36,6 +37,11 @@ func unfilter(buf []byte, off, w, h, in, out int) error {
 		}
 		if ft > filterPaeth {
 			return FormatError(fmt.Sprintf("bad filter type %d in row %d", ft, y))
+		}
+		if ft == filterPaeth && (y+1)*stride > r+1 {
+			// Paeth goes one channel at a time, so the row's pixels
+			// must not land on its own data.
+			src = scratch[:copy(scratch, src)]
 		}
 		switch {
 		case in == 3:
@@ -80,12 +86,7 @@ func unfilterRow(ft byte, dst, src, prev []byte, bpp int) {
 			dst[i] = src[i] + uint8((uint(dst[i-bpp])+uint(prev[i]))>>1)
 		}
 	case filterPaeth:
-		for i := range bpp {
-			dst[i] = src[i] + prev[i] // the predictor of a pixel with no left neighbour is b
-		}
-		for i := bpp; i < n; i++ {
-			dst[i] = src[i] + paeth(dst[i-bpp], prev[i], prev[i-bpp])
-		}
+		paethRow(dst, src, prev, bpp, bpp)
 	}
 }
 
@@ -126,16 +127,9 @@ func unfilterRGB(ft byte, dst, src, prev []byte) {
 			dst, src, prev = dst[4:], src[3:], prev[4:]
 		}
 	case filterPaeth:
-		var c0, c1, c2 uint8 // above left, 0 at x == 0
-		for len(dst) >= 4 && len(src) >= 3 && len(prev) >= 4 {
-			s0, s1, s2 := src[0], src[1], src[2]
-			b0, b1, b2 := prev[0], prev[1], prev[2]
-			a0 = s0 + paeth(a0, b0, c0)
-			a1 = s1 + paeth(a1, b1, c1)
-			a2 = s2 + paeth(a2, b2, c2)
-			c0, c1, c2 = b0, b1, b2
-			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, 255
-			dst, src, prev = dst[4:], src[3:], prev[4:]
+		paethRow(dst, src, prev, 3, 4)
+		for x := 3; x < len(dst); x += 4 {
+			dst[x] = 255
 		}
 	}
 }
@@ -163,17 +157,26 @@ func unfilterRGBA(ft byte, dst, src, prev []byte) {
 			dst, src, prev = dst[4:], src[4:], prev[4:]
 		}
 	case filterPaeth:
-		var c0, c1, c2, c3 uint8 // above left, 0 at x == 0
-		for len(dst) >= 4 && len(src) >= 4 && len(prev) >= 4 {
-			s0, s1, s2, s3 := src[0], src[1], src[2], src[3]
-			b0, b1, b2, b3 := prev[0], prev[1], prev[2], prev[3]
-			a0 = s0 + paeth(a0, b0, c0)
-			a1 = s1 + paeth(a1, b1, c1)
-			a2 = s2 + paeth(a2, b2, c2)
-			a3 = s3 + paeth(a3, b3, c3)
-			c0, c1, c2, c3 = b0, b1, b2, b3
-			dst[0], dst[1], dst[2], dst[3] = a0, a1, a2, a3
-			dst, src, prev = dst[4:], src[4:], prev[4:]
+		paethRow(dst, src, prev, 4, 4)
+	}
+}
+
+// paethRow reverses the Paeth filter one channel at a time along the
+// row, as image/png does: the serial chain through a row is the filter's
+// cost, and one channel's chain keeps its few values in registers where
+// interleaving the channels spills them. src must not overlap dst.
+func paethRow(dst, src, prev []byte, in, out int) {
+	prev = prev[:len(dst)]
+	for k := range in {
+		a, c := 0, 0 // left and above left, 0 at x == 0
+		i := k
+		for x := k; x < len(dst); x += out {
+			b := int(prev[x])
+			a = int(src[i]) + paeth(a, b, c)
+			dst[x] = byte(a)
+			a &= 0xff
+			c = b
+			i += in
 		}
 	}
 }
@@ -186,23 +189,27 @@ func addBytes(x, y uint64) uint64 {
 
 // paeth is the Paeth predictor of a (left), b (above) and c (above left),
 // PNG specification 9.4.
-func paeth(a, b, c uint8) uint8 {
-	pa := int(b) - int(c) // p - a, where p = a + b - c
-	pb := int(a) - int(c)
-	pc := pa + pb
-	pa = abs(pa)
-	pb = abs(pb)
-	pc = abs(pc)
-	if pa <= pb && pa <= pc {
-		return a
+func paeth(a, b, c int) int {
+	// Written for the compiler to inline it and choose with conditional
+	// moves. Picking b, then c, only when strictly nearer keeps the
+	// specification's order for ties (a, then b, then c).
+	pa := b - c   // p - a, where p = a + b - c
+	pb := a - c   // p - b
+	pc := pa + pb // p - c
+	if pa < 0 {
+		pa = -pa
 	}
-	if pb <= pc {
-		return b
+	if pb < 0 {
+		pb = -pb
 	}
-	return c
-}
-
-func abs(x int) int {
-	m := x >> (64 - 1)
-	return (x ^ m) - m
+	if pc < 0 {
+		pc = -pc
+	}
+	if pb < pa {
+		pa, a = pb, b
+	}
+	if pc < pa {
+		a = c
+	}
+	return a
 }
