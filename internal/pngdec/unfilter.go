@@ -128,9 +128,6 @@ func unfilterRGB(ft byte, dst, src, prev []byte) {
 		}
 	case filterPaeth:
 		paethRow(dst, src, prev, 3, 4)
-		for x := 3; x < len(dst); x += 4 {
-			dst[x] = 255
-		}
 	}
 }
 
@@ -161,11 +158,25 @@ func unfilterRGBA(ft byte, dst, src, prev []byte) {
 	}
 }
 
-// paethRow reverses the Paeth filter one channel at a time along the
-// row, as image/png does: the serial chain through a row is the filter's
-// cost, and one channel's chain keeps its few values in registers where
-// interleaving the channels spills them. src must not overlap dst.
+// paethRow reverses the Paeth filter (RGB rows come out as RGBA with
+// alpha 255). The chain through a row, each
+// pixel predicted from the one just computed, is the filter's cost. src
+// must not overlap dst.
 func paethRow(dst, src, prev []byte, in, out int) {
+	if havePaethVector && out == 4 {
+		n := len(dst) / 4
+		// The kernel reads and writes whole pixels: check the slices here.
+		_, _, _ = dst[:4*n], src[:in*n], prev[:4*n]
+		paethSSE2(dst[:4*n], src, prev, in)
+		return
+	}
+	paethScalar(dst, src, prev, in, out)
+}
+
+// paethScalar is paethRow one channel at a time along the row, as
+// image/png does: one channel's chain keeps its few values in registers
+// where interleaving the channels spills them.
+func paethScalar(dst, src, prev []byte, in, out int) {
 	prev = prev[:len(dst)]
 	for k := range in {
 		a, c := 0, 0 // left and above left, 0 at x == 0
@@ -177,6 +188,11 @@ func paethRow(dst, src, prev []byte, in, out int) {
 			a &= 0xff
 			c = b
 			i += in
+		}
+	}
+	if in < out {
+		for x := in; x < len(dst); x += out {
+			dst[x] = 255
 		}
 	}
 }
