@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"sync"
 )
 
@@ -65,7 +64,7 @@ func Zlib(dst, src []byte) (int, error) {
 	if len(src)-end < 4 {
 		return n, ErrShort
 	}
-	if adler32.Checksum(dst[:n]) != binary.BigEndian.Uint32(src[end:]) {
+	if adler32Sum(dst[:n]) != binary.BigEndian.Uint32(src[end:]) {
 		return n, ErrChecksum
 	}
 	return n, nil
