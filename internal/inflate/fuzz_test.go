@@ -7,7 +7,7 @@ import (
 )
 
 // fuzzLimit bounds the output of both decoders in the fuzz targets.
-const fuzzLimit = 1 << 21
+const fuzzLimit = 1 << 18
 
 // compareRaw holds ours to compress/flate on src: if compress/flate
 // decodes it within limit bytes, ours gives the same bytes and consumes
