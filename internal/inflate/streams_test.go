@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opaprules/opaprules/internal/reftest"
@@ -152,7 +153,8 @@ type input struct {
 	data []byte
 }
 
-func inputs() []input {
+// inputs are made once per test binary: the race detector makes them slow.
+var inputs = sync.OnceValue(func() []input {
 	return []input{
 		{"empty", nil},
 		{"one", []byte{'x'}},
@@ -164,7 +166,7 @@ func inputs() []input {
 		{"text-1.2M", text(1_200_000, 2)},
 		{"zeros-200k", make([]byte, 200_000)},
 	}
-}
+})
 
 // Compressors.
 
