@@ -25,6 +25,8 @@ import (
 	"image"
 	"image/png"
 	"math"
+
+	"github.com/opaprules/opaprules/internal/inflate"
 )
 
 // A FormatError reports a malformed PNG met on the fast path.
@@ -178,9 +180,9 @@ func decodeFast(h header, idat []byte) (image.Image, error) {
 	}
 	buf := make([]byte, max(rawBytes, outBytes))
 	off := len(buf) - int(rawBytes)
-	n, err := zlibInto(buf[off:], idat)
+	n, err := inflate.Zlib(buf[off:], idat)
 	switch {
-	case errors.Is(err, errOutputFull):
+	case errors.Is(err, inflate.ErrOutputFull):
 		return nil, FormatError("too much pixel data")
 	case err != nil:
 		return nil, FormatError(err.Error())
