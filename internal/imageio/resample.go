@@ -2,7 +2,6 @@ package imageio
 
 import (
 	"image"
-	"image/color"
 	"math"
 
 	"github.com/disintegration/imaging"
@@ -94,11 +93,7 @@ func ResampleOpaque(m image.Image, src Rect, w, h int, filter imaging.ResampleFi
 		y := sc.resamplePlane(p.Y, p.YStride, b.Dx(), b.Dy(), 1, 1, 1, src, w, h, filter)
 		cb := sc.resamplePlane(p.Cb, p.CStride, b.Dx(), b.Dy(), 1, hs, vs, src, w, h, filter)
 		cr := sc.resamplePlane(p.Cr, p.CStride, b.Dx(), b.Dy(), 1, hs, vs, src, w, h, filter)
-		for i := range w * h {
-			r, g, bl := color.YCbCrToRGB(y[i], cb[i], cr[i])
-			d := out.Pix[4*i : 4*i+4 : 4*i+4]
-			d[0], d[1], d[2], d[3] = r, g, bl, 255
-		}
+		yccToRGBA(out.Pix, y[:w*h], cb, cr)
 		return out
 	case *image.Gray:
 		if p.Rect.Min != (image.Point{}) {

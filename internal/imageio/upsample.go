@@ -2,7 +2,6 @@ package imageio
 
 import (
 	"image"
-	"image/color"
 
 	"github.com/disintegration/imaging"
 )
@@ -96,11 +95,7 @@ func YCbCrToNRGBA(m *image.YCbCr) *image.NRGBA {
 		}
 		yRow := m.Y[(y-r.Min.Y)*m.YStride : (y-r.Min.Y)*m.YStride+w]
 		o := out.Pix[(y-r.Min.Y)*out.Stride : (y-r.Min.Y)*out.Stride+4*w]
-		for x, yy := range yRow {
-			rr, g, b := color.YCbCrToRGB(yy, rowCb[x], rowCr[x])
-			p := o[4*x : 4*x+4 : 4*x+4]
-			p[0], p[1], p[2], p[3] = rr, g, b, 255
-		}
+		yccToRGBA(o, yRow, rowCb, rowCr)
 	}
 	return out
 }

@@ -1,0 +1,84 @@
+#include "textflag.h"
+
+// func yccToRGBAAVX2(dst, y, cb, cr *uint8, n int)
+//
+// yccToRGBA for n a multiple of 8, eight pixels an iteration in 32-bit
+// lanes: the same products and sums as color.YCbCrToRGB, an arithmetic
+// shift by 16, a clamp to 0..255 (VPMAXSD/VPMINSD, which is its bit test),
+// and the three channels and alpha merged into one 32-bit pixel.
+TEXT ·yccToRGBAAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ cb+16(FP), BX
+	MOVQ cr+24(FP), DX
+	MOVQ n+32(FP), CX
+
+	MOVL $0x10101, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15 // Y' to 65536*Y' + 257*Y'
+	MOVL $128, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $91881, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $22554, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $46802, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $116130, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPXOR Y9, Y9, Y9 // 0
+	MOVL $255, AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	MOVL $0xff000000, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, Y7 // alpha
+
+loop:
+	VPMOVZXBD (SI), Y0
+	VPMOVZXBD (BX), Y1
+	VPMOVZXBD (DX), Y2
+	VPMULLD Y15, Y0, Y0 // yy
+	VPSUBD Y14, Y1, Y1  // cb - 128
+	VPSUBD Y14, Y2, Y2  // cr - 128
+
+	VPMULLD Y13, Y2, Y3 // r = yy + 91881*cr1
+	VPADDD Y0, Y3, Y3
+	VPMULLD Y12, Y1, Y4 // g = yy - 22554*cb1 - 46802*cr1
+	VPSUBD Y4, Y0, Y4
+	VPMULLD Y11, Y2, Y5
+	VPSUBD Y5, Y4, Y4
+	VPMULLD Y10, Y1, Y5 // b = yy + 116130*cb1
+	VPADDD Y0, Y5, Y5
+
+	VPSRAD $16, Y3, Y3
+	VPSRAD $16, Y4, Y4
+	VPSRAD $16, Y5, Y5
+	VPMAXSD Y9, Y3, Y3
+	VPMAXSD Y9, Y4, Y4
+	VPMAXSD Y9, Y5, Y5
+	VPMINSD Y8, Y3, Y3
+	VPMINSD Y8, Y4, Y4
+	VPMINSD Y8, Y5, Y5
+
+	VPSLLD $8, Y4, Y4
+	VPSLLD $16, Y5, Y5
+	VPOR Y4, Y3, Y3
+	VPOR Y5, Y3, Y3
+	VPOR Y7, Y3, Y3
+	VMOVDQU Y3, (DI)
+
+	ADDQ $32, DI
+	ADDQ $8, SI
+	ADDQ $8, BX
+	ADDQ $8, DX
+	SUBQ $8, CX
+	JNZ  loop
+
+	VZEROUPPER
+	RET
