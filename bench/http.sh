@@ -9,6 +9,9 @@
 #   IMGPROXY_BIN=/tmp/imgproxy-bin/imgproxy bench/http.sh
 #   DURATION=20 ROUNDS=3 CONNS="2 8" CASES="jpeg800 jpeg300" bench/http.sh
 #
+# Cases: jpeg800 jpeg300 webp800 avif800 (the default set) and png800 (a
+# 3840×2160 photo-like RGB PNG, written by image/png, → 800 px JPEG).
+#
 # Per case, both servers start fresh (so peak RSS is the case's own), get
 # a warm-up, then for each connection count ROUNDS wrk runs of DURATION
 # seconds each, the servers taking turns (which goes first alternates).
@@ -66,6 +69,9 @@ trap cleanup EXIT
 CGO_ENABLED=0 go build -tags nodynamic -o "$work/opaprules" .
 go build -o "$work/imagebench" ./bench/imagebench
 "$work/imagebench" gen "$work/bucket" >/dev/null
+case " $CASES " in
+*" png800 "*) "$work/imagebench" photo 3840 2160 "$work/bucket/photo-3840x2160.png" >/dev/null ;;
+esac
 mkdir -p "$work/out"
 cat >"$work/rules.yaml" <<'YAML'
 version: 1
@@ -93,14 +99,15 @@ YAML
 
 # case NAME → "SOURCE|OUR_PATH|IMGPROXY_PATH|VIPS_THUMBNAIL_SIZE_ARGS|VIPS_OUTPUT|LABEL"
 case_spec() {
-	local big=photo-4000x3000.jpg small=photo-1200x800.jpg
+	local big=photo-4000x3000.jpg small=photo-1200x800.jpg png=photo-3840x2160.png
 	case $1 in
 	jpeg800) echo "$big|/$big?w=800&fmt=jpeg&q=80|/insecure/rs:fit:800:0/q:80/plain/local:///$big@jpg|800|jpg[Q=80,strip,optimize_coding]|4000×3000 JPEG → 800 wide JPEG q80" ;;
 	jpeg300) echo "$small|/$small?w=300&h=200&fmt=jpeg&q=80|/insecure/rs:fit:300:200/q:80/plain/local:///$small@jpg|300 --height 200|jpg[Q=80,strip,optimize_coding]|1200×800 JPEG → fit 300×200 JPEG q80" ;;
 	webp800) echo "$big|/$big?w=800&fmt=webp&q=80|/insecure/rs:fit:800:0/q:80/plain/local:///$big@webp|800|webp[Q=80,strip]|4000×3000 JPEG → 800 wide WebP q80" ;;
 	avif800) echo "$big|/$big?w=800&fmt=avif|/insecure/rs:fit:800:0/plain/local:///$big@avif|800|avif[Q=63,effort=1,strip]|4000×3000 JPEG → 800 wide AVIF, each side's defaults" ;;
+	png800) echo "$png|/$png?w=800&fmt=jpeg&q=80|/insecure/rs:fit:800:0/q:80/plain/local:///$png@jpg|800|jpg[Q=80,strip,optimize_coding]|3840×2160 RGB PNG → 800 wide JPEG q80" ;;
 	*)
-		echo "unknown case $1 (jpeg800 jpeg300 webp800 avif800)" >&2
+		echo "unknown case $1 (jpeg800 jpeg300 webp800 avif800 png800)" >&2
 		exit 2
 		;;
 	esac
