@@ -119,9 +119,21 @@ func transpose(dst []uint8, ds int, src []uint8, ss, rows, cols, px int) {
 	r8, c8 := 0, 0
 	if px == 1 {
 		r8, c8 = rows&^7, cols&^7
-		for r := 0; r < r8; r += 8 {
-			for c := 0; c < c8; c += 8 {
-				transpose8x8(dst[c*ds+r:], ds, src[r*ss+c:], ss)
+		if haveTransposeVector && r8 > 0 && c8 > 0 {
+			// The kernel does not check bounds: the furthest bytes it
+			// touches are checked here.
+			_ = dst[(c8-1)*ds+r8-1]
+			_ = src[(r8-1)*ss+c8-1]
+			for r := 0; r < r8; r += 8 {
+				for c := 0; c < c8; c += 8 {
+					transpose8x8SSE2(&dst[c*ds+r], ds, &src[r*ss+c], ss)
+				}
+			}
+		} else {
+			for r := 0; r < r8; r += 8 {
+				for c := 0; c < c8; c += 8 {
+					transpose8x8(dst[c*ds+r:], ds, src[r*ss+c:], ss)
+				}
 			}
 		}
 	}

@@ -33,6 +33,27 @@ func TestTranspose(t *testing.T) {
 	}
 }
 
+// TestTranspose8x8Kernels: the SSE2 block transpose and the portable one
+// agree (TestTranspose checks whichever transpose uses against the
+// definition).
+func TestTranspose8x8Kernels(t *testing.T) {
+	if !haveTransposeVector {
+		t.Skip("no vector kernel on this architecture")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	const ss, ds = 11, 13
+	src := make([]uint8, 8*ss)
+	for i := range src {
+		src[i] = uint8(rng.IntN(256))
+	}
+	want, got := make([]uint8, 8*ds), make([]uint8, 8*ds)
+	transpose8x8(want, ds, src, ss)
+	transpose8x8SSE2(&got[0], ds, &src[0], ss)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("SSE2 transpose:\n got %v\nwant %v", got, want)
+	}
+}
+
 // TestPackedAxisCache: cached weights are the ones made afresh, and
 // filters that differ only in a closure's parameter do not share them.
 func TestPackedAxisCache(t *testing.T) {
