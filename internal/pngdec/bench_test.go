@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/png"
 	"os"
@@ -25,6 +26,16 @@ func BenchmarkDecode(b *testing.B) {
 	draw.Draw(rgb, rgb.Rect, photo, image.Point{}, draw.Src)
 	files["photo-rgb-1920x1080"] = encodePNG(b, rgb)
 	files["photo-rgba-1920x1080"] = encodePNG(b, reftest.Photo(1920, 1080, true))
+	// A palette file as pngquant makes them: the photo's colours reduced
+	// to 256 (here by keeping the top bits of each channel).
+	pal := image.NewPaletted(photo.Rect, nil)
+	for i := range 256 {
+		pal.Palette = append(pal.Palette, color.RGBA{uint8(i>>5) * 36, uint8(i>>2&7) * 36, uint8(i&3) * 85, 255})
+	}
+	for i := 0; i < len(photo.Pix); i += 4 {
+		pal.Pix[i/4] = photo.Pix[i]>>5<<5 | photo.Pix[i+1]>>5<<2 | photo.Pix[i+2]>>6
+	}
+	files["palette-1920x1080"] = encodePNG(b, pal)
 	if dir := os.Getenv("OPAPRULES_CORPUS"); dir != "" {
 		paths, _ := filepath.Glob(filepath.Join(dir, "*.png"))
 		for _, p := range paths {

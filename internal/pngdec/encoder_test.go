@@ -20,7 +20,9 @@ type testPNG struct {
 	level  int    // zlib level
 	chunk  int    // IDAT chunk size; 0 = one chunk
 	trns   []byte // a tRNS chunk's body, if any
-	plte   []byte // a PLTE chunk's body, if any
+	// trnsFirst writes tRNS before PLTE (out of order).
+	trnsFirst bool
+	plte      []byte // a PLTE chunk's body, if any
 	// samples returns the bytes of pixel (x, y), channels × depth/8 of them.
 	samples func(x, y int) []byte
 }
@@ -79,10 +81,13 @@ func (p testPNG) wrap(raw []byte) []byte {
 		ihdr[12] = 1
 	}
 	writeChunk(&out, "IHDR", ihdr)
+	if p.trns != nil && p.trnsFirst {
+		writeChunk(&out, "tRNS", p.trns)
+	}
 	if p.plte != nil {
 		writeChunk(&out, "PLTE", p.plte)
 	}
-	if p.trns != nil {
+	if p.trns != nil && !p.trnsFirst {
 		writeChunk(&out, "tRNS", p.trns)
 	}
 	writeChunk(&out, "tEXt", []byte("Comment\x00written by the pngdec tests"))

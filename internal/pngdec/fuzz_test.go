@@ -51,8 +51,22 @@ func FuzzPixelData(f *testing.F) {
 	f.Add(uint8(5), uint8(4), uint8(colourRGB), false, []byte("\x01abcdefghijklmno\x04abcdefghijklmno\x02abcdefghijklmno\x03abcdefghijklmno"))
 	f.Add(uint8(1), uint8(1), uint8(colourRGBA), false, []byte("\x04\xff\xfe\xfd\xfc"))
 	f.Add(uint8(3), uint8(2), uint8(colourGrey), true, []byte("\x03abc\x04def"))
+	f.Add(uint8(3), uint8(2), uint8(colourPalette), false, []byte("\x45\x01\x00\x01\x02\x04\x03\x02\x10"))
 	f.Fuzz(func(t *testing.T, w, h, colour uint8, interlace bool, raw []byte) {
 		p := testPNG{w: int(w), h: int(h), colour: colour, depth: 8, interlace: interlace}
+		if colour == colourPalette && len(raw) > 0 {
+			// A palette of raw[0]%32 entries (none: no PLTE) and a tRNS
+			// of raw[0]/32.
+			p.plte = bytes.Repeat([]byte{40, 80, 120}, int(raw[0]%32))
+			if len(p.plte) == 0 {
+				p.plte = nil
+			}
+			p.trns = bytes.Repeat([]byte{99}, int(raw[0]/32))
+			if len(p.trns) == 0 {
+				p.trns = nil
+			}
+			raw = raw[1:]
+		}
 		data := p.wrap(raw)
 		got, err := Decode(data)
 		want, stdErr := png.Decode(bytes.NewReader(data))

@@ -12,7 +12,8 @@ import (
 )
 
 // TestFilesFromLibpng decodes files that libpng wrote (through libvips'
-// pngsave, one file per row filter) and compares the pixels with what
+// pngsave, one file per row filter; grey, RGB, RGBA and 8-bit palettes)
+// and compares the pixels with what
 // ffmpeg decodes from the same file: both decoders are independent of
 // ours, and a lossless format leaves no room, so the bound is equality.
 func TestFilesFromLibpng(t *testing.T) {
@@ -30,11 +31,18 @@ func TestFilesFromLibpng(t *testing.T) {
 	reftest.Run(t, "vips", "colourspace", sources["rgb"], grey, "b-w")
 	sources["grey"] = grey
 
+	// Palette files (libimagequant through libvips), opaque and with a
+	// tRNS chunk.
+	sources["palette"], sources["palette-alpha"] = sources["rgb"], sources["rgba"]
 	for name, src := range sources {
 		for _, filter := range []string{"none", "sub", "up", "avg", "paeth", "all"} {
 			t.Run(name+"/"+filter, func(t *testing.T) {
 				file := filepath.Join(dir, name+"-"+filter+".png")
-				reftest.Run(t, "vips", "copy", src, file+"[compression=9,filter="+filter+"]")
+				opts := "[compression=9,filter=" + filter
+				if name == "palette" || name == "palette-alpha" {
+					opts += ",palette"
+				}
+				reftest.Run(t, "vips", "copy", src, file+opts+"]")
 				data, err := os.ReadFile(file)
 				if err != nil {
 					t.Fatal(err)

@@ -1,8 +1,8 @@
 // Package pngdec decodes PNG files held whole in memory, faster than
 // image/png for the pictures a thumbnailer meets most: non-interlaced,
-// 8 bits per sample, greyscale, RGB or RGBA, without a tRNS chunk. Every
-// other PNG (palettes, 1/2/4/16-bit samples, grey with alpha, Adam7, tRNS)
-// goes to image/png, so the result is always what image/png would return,
+// 8 bits per sample, greyscale, RGB, RGBA or a palette. Every other PNG
+// (1/2/4/16-bit samples, grey with alpha, Adam7, tRNS on grey or RGB) goes
+// to image/png, so the result is always what image/png would return,
 // pixel for pixel and type for type.
 //
 // Where the time goes in image/png (a 3840×2160 RGB photograph): about
@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 
@@ -62,11 +63,12 @@ type header struct {
 	depth         byte
 	colour        byte
 	interlace     byte
+	plte, trns    []byte // a palette file's PLTE and tRNS chunks
 }
 
 // Decode decodes the PNG in data. The result has image/png's type for the
-// file: *image.Gray, *image.RGBA (RGB files, opaque) or *image.NRGBA
-// (RGBA files) on the fast path.
+// file: *image.Gray, *image.RGBA (RGB files, opaque), *image.NRGBA (RGBA
+// files) or *image.Paletted on the fast path.
 func Decode(data []byte) (image.Image, error) {
 	h, idat, ok, err := scan(data)
 	if err != nil {
@@ -126,17 +128,28 @@ func scan(data []byte) (h header, idat []byte, ok bool, err error) {
 				return h, nil, false, nil
 			}
 			if h.depth != 8 || h.interlace != 0 ||
-				(h.colour != colourGrey && h.colour != colourRGB && h.colour != colourRGBA) {
+				(h.colour != colourGrey && h.colour != colourRGB && h.colour != colourRGBA && h.colour != colourPalette) {
 				return h, nil, false, nil
 			}
-		case "tRNS", "PLTE":
-			// tRNS turns grey and RGB into NRGBA with a keyed colour; a
-			// PLTE in a grey file is an error, in an RGB one a hint.
-			// Rare enough to leave both to image/png.
-			return h, nil, false, nil
+		case "PLTE":
+			// In a grey file an error, in an RGB one a hint: rare enough
+			// to leave to image/png, as is anything out of order.
+			if h.colour != colourPalette || h.plte != nil || len(parts) > 0 ||
+				n == 0 || n%3 != 0 || n > 3*256 {
+				return h, nil, false, nil
+			}
+			h.plte = body
+		case "tRNS":
+			// tRNS turns grey and RGB into NRGBA with a keyed colour:
+			// rare, left to image/png. A palette's is its alpha.
+			if h.colour != colourPalette || h.plte == nil || h.trns != nil || len(parts) > 0 || n > 256 {
+				return h, nil, false, nil
+			}
+			h.trns = body
 		case "IDAT":
-			if idatEnded {
-				// Split IDAT runs: image/png has its own rule for them.
+			if idatEnded || (h.colour == colourPalette && h.plte == nil) {
+				// Split IDAT runs (image/png has its own rule for them),
+				// or a palette file without its palette.
 				return h, nil, false, nil
 			}
 			parts = append(parts, body)
@@ -195,6 +208,8 @@ func decodeFast(h header, idat []byte) (image.Image, error) {
 	r := image.Rect(0, 0, h.width, h.height)
 	pix := buf[:outBytes:outBytes]
 	switch h.colour {
+	case colourPalette:
+		return &image.Paletted{Pix: pix, Stride: h.width, Rect: r, Palette: palette(h.plte, h.trns, pix)}, nil
 	case colourGrey:
 		return &image.Gray{Pix: pix, Stride: h.width, Rect: r}, nil
 	case colourRGB:
@@ -202,4 +217,33 @@ func decodeFast(h header, idat []byte) (image.Image, error) {
 	default:
 		return &image.NRGBA{Pix: pix, Stride: 4 * h.width, Rect: r}, nil
 	}
+}
+
+// palette builds the palette as image/png does: PLTE's colours opaque,
+// tRNS's alphas on its first entries (making them NRGBA, and reaching past
+// PLTE's length with black if tRNS is longer), and, for indices in the
+// pixels past its end, entries of opaque black rather than an error (as
+// libpng 1.5.13 and image/png do).
+func palette(plte, trns, pix []byte) color.Palette {
+	pal := make(color.Palette, 256)
+	for i := range pal {
+		pal[i] = color.RGBA{0, 0, 0, 0xff}
+	}
+	np := len(plte) / 3
+	for i := range np {
+		pal[i] = color.RGBA{plte[3*i], plte[3*i+1], plte[3*i+2], 0xff}
+	}
+	for i, a := range trns {
+		c := pal[i].(color.RGBA)
+		pal[i] = color.NRGBA{c.R, c.G, c.B, a}
+	}
+	n := max(np, len(trns))
+	if n < 256 {
+		var top byte
+		for _, v := range pix {
+			top = max(top, v)
+		}
+		n = max(n, int(top)+1)
+	}
+	return pal[:n]
 }

@@ -69,6 +69,38 @@ func TestMatchesImagePNG(t *testing.T) {
 	}
 }
 
+// TestPalettes: 8-bit palette files on the fast path, with the palette
+// image/png builds: tRNS shorter and longer than PLTE, indices past the
+// palette's end (opaque black), every filter.
+func TestPalettes(t *testing.T) {
+	plte := make([]byte, 3*12)
+	for i := range plte {
+		plte[i] = byte(i * 7)
+	}
+	cases := map[string]struct {
+		trns []byte
+		top  int // indices are below top
+	}{
+		"opaque":             {nil, 12},
+		"tRNS shorter":       {[]byte{0, 128, 255}, 12},
+		"tRNS longer":        {[]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, 15},
+		"indices past PLTE":  {nil, 40},
+		"indices, tRNS, 256": {[]byte{9, 8, 7}, 256},
+	}
+	for name, tc := range cases {
+		for _, f := range []struct {
+			name string
+			f    func(int) byte
+		}{{"none", each(filterNone)}, {"paeth", each(filterPaeth)}, {"cycle", cycle}} {
+			t.Run(name+"/"+f.name, func(t *testing.T) {
+				p := testPNG{w: 29, h: 13, colour: colourPalette, depth: 8, plte: plte, trns: tc.trns, filter: f.f, level: 6,
+					samples: func(x, y int) []byte { return []byte{byte(int(sample(x, y, 0)) % tc.top)} }}
+				checkSame(t, p.encode(), true)
+			})
+		}
+	}
+}
+
 // TestOtherPNGsGoToImagePNG: what the fast path leaves to image/png comes
 // back as image/png decodes it.
 func TestOtherPNGsGoToImagePNG(t *testing.T) {
@@ -83,7 +115,7 @@ func TestOtherPNGsGoToImagePNG(t *testing.T) {
 		"rgb 16-bit":          {w: 19, h: 7, colour: colourRGB, depth: 16, samples: samples(6)},
 		"rgba 16-bit":         {w: 19, h: 7, colour: colourRGBA, depth: 16, samples: samples(8)},
 		"grey 16-bit":         {w: 19, h: 7, colour: colourGrey, depth: 16, samples: samples(2)},
-		"palette":             {w: 19, h: 7, colour: colourPalette, depth: 8, plte: palette, samples: index},
+		"interlaced palette":  {w: 19, h: 7, colour: colourPalette, depth: 8, interlace: true, plte: palette, samples: index},
 		"rgb with tRNS":       {w: 19, h: 7, colour: colourRGB, depth: 8, trns: []byte{0, sample(3, 3, 0), 0, sample(3, 3, 1), 0, sample(3, 3, 2)}, samples: samples(3)},
 		"grey with tRNS":      {w: 19, h: 7, colour: colourGrey, depth: 8, trns: []byte{0, sample(2, 2, 0)}, samples: samples(1)},
 	}
@@ -131,6 +163,9 @@ func samePixels(a, b image.Image) bool {
 		return bytes.Equal(a.Pix, b.(*image.RGBA).Pix)
 	case *image.NRGBA:
 		return bytes.Equal(a.Pix, b.(*image.NRGBA).Pix)
+	case *image.Paletted:
+		bp := b.(*image.Paletted)
+		return bytes.Equal(a.Pix, bp.Pix) && reflect.DeepEqual(a.Palette, bp.Palette)
 	}
 	r := a.Bounds()
 	for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -163,6 +198,10 @@ func TestBadFiles(t *testing.T) {
 		"width 0":      withIHDR(0, 5),
 		"bad filter":   withFilterByte(5),
 		"short stream": truncatedIDAT(good),
+		"palette, tRNS before PLTE": testPNG{w: 5, h: 3, colour: colourPalette, depth: 8, plte: []byte{1, 2, 3},
+			trns: []byte{1}, trnsFirst: true, filter: cycle, level: 6, samples: func(int, int) []byte { return []byte{0} }}.encode(),
+		"palette, no PLTE": testPNG{w: 5, h: 3, colour: colourPalette, depth: 8, filter: cycle, level: 6,
+			samples: func(int, int) []byte { return []byte{0} }}.encode(),
 	}
 	for i := len(signature); i < len(data); i += 37 {
 		cases[fmt.Sprintf("truncated at %d", i)] = data[:i]
