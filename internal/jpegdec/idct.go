@@ -207,6 +207,25 @@ func idct2(blk *[64]int32, dst []byte, stride int) {
 	}
 }
 
+// dcOnly is every sample idct8, idct4 and idct2 (and their vector
+// kernels) produce for a block whose AC coefficients are all zero, f0 its
+// dequantized DC: each pass then reduces to its DC term
+// (TestDCOnlyMatchesIDCT).
+func dcOnly(f0 int32) uint8 {
+	v := (f0*kDC + 1<<(pass1Shift-1)) >> pass1Shift
+	return clamp8((v*kDC + bias) >> pass2Shift)
+}
+
+// fillBlock sets the n×n samples at dst to v.
+func fillBlock(dst []byte, stride, n int, v uint8) {
+	for y := range n {
+		row := dst[y*stride : y*stride+n]
+		for i := range row {
+			row[i] = v
+		}
+	}
+}
+
 // idct1 is the 1×1 output: the block mean.
 func idct1(dc int32) uint8 {
 	return clamp8((dc+4)>>3 + 128)

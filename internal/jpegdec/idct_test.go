@@ -94,3 +94,29 @@ func TestIDCTAccuracy(t *testing.T) {
 	}
 	t.Logf("worst error vs float, 8/4/2/1: %.2f %.2f %.2f %.2f", worst[0], worst[1], worst[2], worst[3])
 }
+
+// TestDCOnlyMatchesIDCT: for every DC a block can carry (11-bit values
+// times a quantiser up to 255), dcOnly is what the full transforms write.
+func TestDCOnlyMatchesIDCT(t *testing.T) {
+	var blk [64]int32
+	dst := make([]byte, 8*8)
+	for f0 := int32(-1024 * 255); f0 <= 1023*255; f0 += 7 {
+		want := dcOnly(f0)
+		for _, tc := range []struct {
+			n    int
+			idct func(*[64]int32, []byte, int)
+		}{{8, idct8}, {8, idct8x}, {4, idct4}, {4, idct4x}, {2, idct2}} {
+			blk = [64]int32{}
+			blk[0] = f0
+			clear(dst)
+			tc.idct(&blk, dst, 8)
+			for y := range tc.n {
+				for x := range tc.n {
+					if dst[y*8+x] != want {
+						t.Fatalf("F0=%d, %d×%d transform: sample (%d,%d) = %d, dcOnly = %d", f0, tc.n, tc.n, x, y, dst[y*8+x], want)
+					}
+				}
+			}
+		}
+	}
+}

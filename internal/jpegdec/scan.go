@@ -14,6 +14,7 @@ type slotMap struct {
 	n     int
 	ofZig [64]int8 // slot of a zig-zag index, -1 if dropped
 	nat   [64]uint8
+	kept  uint64 // bit k set when zig-zag index k has a slot
 }
 
 var slotMaps [4]slotMap
@@ -33,6 +34,7 @@ func init() {
 				m.ofZig[k] = int8(m.n)
 				m.nat[m.n] = p
 				m.n++
+				m.kept |= 1 << k
 			} else {
 				m.ofZig[k] = -1
 			}
@@ -155,7 +157,13 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 			return d.err == nil
 		}
 		blk[0] = dc * q[0]
-		d.decodeAC(&blk, ac, q)
+		if !d.decodeAC(&blk, ac, q) {
+			// No AC coefficient: every sample is the same (flat areas,
+			// and most blocks of a small file for a large picture).
+			fillBlock(c.pix[off:], c.stride, bs, dcOnly(blk[0]))
+			blk[0] = 0
+			return d.err == nil
+		}
 		switch shift {
 		case 0:
 			idct8x(&blk, c.pix[off:], c.stride)
@@ -170,8 +178,9 @@ func (d *decoder) sequentialScan(s *scanHeader) error {
 }
 
 // decodeAC decodes coefficients 1..63 of a sequential block, dequantized,
-// into blk (natural order), which must be zero apart from the DC.
-func (d *decoder) decodeAC(blk *[64]int32, h *acTable, q *[64]int32) {
+// into blk (natural order), which must be zero apart from the DC. It
+// reports whether it stored any: a coded coefficient is never zero.
+func (d *decoder) decodeAC(blk *[64]int32, h *acTable, q *[64]int32) (stored bool) {
 	bits, n := d.bits, d.nbits
 	buf := d.src.buf
 	for k := uint(1); k < 64; k++ {
@@ -198,6 +207,7 @@ func (d *decoder) decodeAC(blk *[64]int32, h *acTable, q *[64]int32) {
 				break
 			}
 			blk[jpegspec.Unzig[k]&63] = (e >> 11) * q[k]
+			stored = true
 			continue
 		}
 		var rs uint8
@@ -222,8 +232,10 @@ func (d *decoder) decodeAC(blk *[64]int32, h *acTable, q *[64]int32) {
 			break
 		}
 		blk[jpegspec.Unzig[k]&63] = v * q[k]
+		stored = true
 	}
 	d.bits, d.nbits = bits, n
+	return stored
 }
 
 // skipAC decodes and discards coefficients 1..63: a 1/8 decode only needs
@@ -534,6 +546,10 @@ func (d *decoder) reconstruct() {
 				// every kept slot in order, which costs a few instructions
 				// a slot instead of a bit scan and two lookups a live one.
 				ac := c.nz[bi] &^ 1
+				if ac&sm.kept == 0 {
+					fillBlock(c.pix[off:], c.stride, bs, dcOnly(int32(vals[0])*qn[0]))
+					continue
+				}
 				dense := mbits.OnesCount64(ac) >= ns/4
 				blk[0] = int32(vals[0]) * qn[0]
 				if dense {
