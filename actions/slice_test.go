@@ -2,6 +2,7 @@ package actions
 
 import (
 	"image"
+	"math"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func TestSlice(t *testing.T) {
 		{Slice{Width: 100, Index: 3}, image.Rect(0, 0, 250, 120)}, // past the end: unchanged
 		{Slice{Height: 50, Index: 2}, image.Rect(0, 100, 250, 120)},
 		{Slice{Width: 10, Height: 50, Index: 1}, image.Rect(0, 50, 250, 100)}, // height wins
-		{Slice{Width: 100, Index: 1 << 62}, image.Rect(0, 0, 250, 120)},
+		{Slice{Width: 100, Index: math.MaxInt}, image.Rect(0, 0, 250, 120)},
 	} {
 		_, got := run(t, object(src, ""), &tc.slice)
 		if size(got) != tc.want.Size() {

@@ -47,7 +47,7 @@ func deflated(data []byte) []byte {
 func textOf(n int) []byte {
 	var b bytes.Buffer
 	for i := 0; b.Len() < n; i++ {
-		fmt.Fprintf(&b, "%d,%x,%d\n", i, i*2654435761, i%977)
+		fmt.Fprintf(&b, "%d,%x,%d\n", i, uint64(i)*2654435761, i%977)
 	}
 	return b.Bytes()[:n]
 }

@@ -738,7 +738,7 @@ func runCLI(bin, work string, rssCap int64) {
 		w.stop()
 		peak := w.peakRSS
 		if cmd.ProcessState != nil {
-			peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10)
+			peak = max(peak, int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)<<10) // Maxrss is int32 on 32-bit platforms
 		}
 		if w.killed.Load() {
 			verdict = "KILLED at RSS cap " + mib(rssCap)

@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"encoding/binary"
+	"math"
 )
 
 // EXIF payloads here are TIFF structures: a byte-order mark, a first-IFD
@@ -59,8 +60,10 @@ func (e entry) size() int {
 		return 0
 	}
 	n := uint64(e.count) * uint64(typeSizes[e.typ])
-	if n > 1<<31 {
-		return 1 << 31
+	if n > math.MaxInt32 {
+		// Larger than any EXIF block; the cap keeps it an int on 32-bit
+		// platforms too.
+		return math.MaxInt32
 	}
 	return int(n)
 }
