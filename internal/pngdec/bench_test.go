@@ -36,6 +36,12 @@ func BenchmarkDecode(b *testing.B) {
 		pal.Pix[i/4] = photo.Pix[i]>>5<<5 | photo.Pix[i+1]>>5<<2 | photo.Pix[i+2]>>6
 	}
 	files["palette-1920x1080"] = encodePNG(b, pal)
+	// image/png writes no interlaced files: the tests' own writer does.
+	files["photo-rgb-adam7-1920x1080"] = testPNG{w: 1920, h: 1080, colour: colourRGB, depth: 8, interlace: true,
+		filter: cycle, level: 6, chunk: 8192, samples: func(x, y int) []byte {
+			i := 4 * (y*1920 + x)
+			return photo.Pix[i : i+3]
+		}}.encode()
 	if dir := os.Getenv("OPAPRULES_CORPUS"); dir != "" {
 		paths, _ := filepath.Glob(filepath.Join(dir, "*.png"))
 		for _, p := range paths {

@@ -1,8 +1,8 @@
 // Package pngdec decodes PNG files held whole in memory, faster than
-// image/png for the pictures a thumbnailer meets most: non-interlaced,
-// 8 bits per sample, greyscale, RGB, RGBA or a palette. Every other PNG
-// (1/2/4/16-bit samples, grey with alpha, Adam7, tRNS on grey or RGB) goes
-// to image/png, so the result is always what image/png would return,
+// image/png for the pictures a thumbnailer meets most: 8 bits per
+// sample, greyscale, RGB, RGBA or a palette, interlaced or not. Every other
+// PNG (1/2/4/16-bit samples, grey with alpha, tRNS on grey or RGB) goes to
+// image/png, so the result is always what image/png would return,
 // pixel for pixel and type for type.
 //
 // Where the time goes in image/png (a 3840×2160 RGB photograph): about
@@ -13,7 +13,8 @@
 // IHDR, so no window is needed) into the tail of the buffer that becomes
 // the picture's pixels, then unfilters each row straight into its place
 // in front of the data still to read. It needs no memory beyond the
-// picture itself and the compressed stream.
+// picture itself and the compressed stream. (An interlaced file's rows get
+// a buffer of their own: its passes scatter their pixels.)
 package pngdec
 
 import (
@@ -127,7 +128,7 @@ func scan(data []byte) (h header, idat []byte, ok bool, err error) {
 				// Let image/png word the error.
 				return h, nil, false, nil
 			}
-			if h.depth != 8 || h.interlace != 0 ||
+			if h.depth != 8 || h.interlace > 1 ||
 				(h.colour != colourGrey && h.colour != colourRGB && h.colour != colourRGBA && h.colour != colourPalette) {
 				return h, nil, false, nil
 			}
@@ -185,28 +186,46 @@ func decodeFast(h header, idat []byte) (image.Image, error) {
 		in, out = 4, 4
 	}
 	w, ht := int64(h.width), int64(h.height)
-	rowRaw := 1 + w*int64(in)
-	rawBytes := ht * rowRaw
+	rawBytes := ht * (1 + w*int64(in))
+	if h.interlace == 1 {
+		rawBytes = 0
+		for _, p := range adam7 {
+			pw, ph := passSize(p, h.width, h.height)
+			if pw > 0 {
+				rawBytes += int64(ph) * (1 + int64(pw)*int64(in))
+			}
+		}
+	}
 	outBytes := ht * w * int64(out)
 	if rawBytes > maxBytes || outBytes > maxBytes {
 		return nil, FormatError("picture too large")
 	}
-	buf := make([]byte, max(rawBytes, outBytes))
-	off := len(buf) - int(rawBytes)
-	n, err := inflate.Zlib(buf[off:], idat)
-	switch {
-	case errors.Is(err, inflate.ErrOutputFull):
-		return nil, FormatError("too much pixel data")
-	case err != nil:
-		return nil, FormatError(err.Error())
-	case n < int(rawBytes):
-		return nil, FormatError("not enough pixel data")
-	}
-	if err := unfilter(buf, off, h.width, h.height, in, out); err != nil {
-		return nil, err
+	var pix []byte
+	if h.interlace == 0 {
+		// The rows are inflated into the tail of the picture's buffer
+		// and unfiltered into place (see unfilter).
+		buf := make([]byte, max(rawBytes, outBytes))
+		off := len(buf) - int(rawBytes)
+		if err := inflateAll(buf[off:], idat); err != nil {
+			return nil, err
+		}
+		if err := unfilter(buf, off, h.width, h.height, in, out); err != nil {
+			return nil, err
+		}
+		pix = buf[:outBytes:outBytes]
+	} else {
+		// Passes scatter their pixels over the picture: the rows need a
+		// buffer of their own.
+		raw := make([]byte, rawBytes)
+		if err := inflateAll(raw, idat); err != nil {
+			return nil, err
+		}
+		pix = make([]byte, outBytes)
+		if err := deinterlace(pix, raw, h.width, h.height, in, out); err != nil {
+			return nil, err
+		}
 	}
 	r := image.Rect(0, 0, h.width, h.height)
-	pix := buf[:outBytes:outBytes]
 	switch h.colour {
 	case colourPalette:
 		return &image.Paletted{Pix: pix, Stride: h.width, Rect: r, Palette: palette(h.plte, h.trns, pix)}, nil
@@ -217,6 +236,20 @@ func decodeFast(h header, idat []byte) (image.Image, error) {
 	default:
 		return &image.NRGBA{Pix: pix, Stride: 4 * h.width, Rect: r}, nil
 	}
+}
+
+// inflateAll inflates the IDAT stream into exactly len(dst) bytes.
+func inflateAll(dst, idat []byte) error {
+	n, err := inflate.Zlib(dst, idat)
+	switch {
+	case errors.Is(err, inflate.ErrOutputFull):
+		return FormatError("too much pixel data")
+	case err != nil:
+		return FormatError(err.Error())
+	case n < len(dst):
+		return FormatError("not enough pixel data")
+	}
+	return nil
 }
 
 // palette builds the palette as image/png does: PLTE's colours opaque,

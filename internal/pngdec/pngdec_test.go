@@ -48,7 +48,7 @@ func TestMatchesImagePNG(t *testing.T) {
 		{"rgba", colourRGBA, true},
 		{"grey+alpha", colourGreyAlpha, false},
 	}
-	sizes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {2, 3}, {13, 11}, {67, 33}}
+	sizes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {2, 3}, {5, 5}, {13, 11}, {67, 33}}
 	filters := []struct {
 		name string
 		f    func(int) byte
@@ -59,11 +59,17 @@ func TestMatchesImagePNG(t *testing.T) {
 	for _, l := range layouts {
 		for _, sz := range sizes {
 			for _, f := range filters {
-				p := testPNG{w: sz[0], h: sz[1], colour: l.colour, depth: 8, filter: f.f, level: 6,
-					chunk: 7, samples: samples(channels(l.colour))}
-				t.Run(fmt.Sprintf("%s/%dx%d/%s", l.name, sz[0], sz[1], f.name), func(t *testing.T) {
-					checkSame(t, p.encode(), l.fast)
-				})
+				for _, interlace := range []bool{false, true} {
+					p := testPNG{w: sz[0], h: sz[1], colour: l.colour, depth: 8, interlace: interlace, filter: f.f, level: 6,
+						chunk: 7, samples: samples(channels(l.colour))}
+					name := fmt.Sprintf("%s/%dx%d/%s", l.name, sz[0], sz[1], f.name)
+					if interlace {
+						name += "/adam7"
+					}
+					t.Run(name, func(t *testing.T) {
+						checkSame(t, p.encode(), l.fast)
+					})
+				}
 			}
 		}
 	}
@@ -92,11 +98,13 @@ func TestPalettes(t *testing.T) {
 			name string
 			f    func(int) byte
 		}{{"none", each(filterNone)}, {"paeth", each(filterPaeth)}, {"cycle", cycle}} {
-			t.Run(name+"/"+f.name, func(t *testing.T) {
-				p := testPNG{w: 29, h: 13, colour: colourPalette, depth: 8, plte: plte, trns: tc.trns, filter: f.f, level: 6,
-					samples: func(x, y int) []byte { return []byte{byte(int(sample(x, y, 0)) % tc.top)} }}
-				checkSame(t, p.encode(), true)
-			})
+			for _, interlace := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/interlaced=%v", name, f.name, interlace), func(t *testing.T) {
+					p := testPNG{w: 29, h: 13, colour: colourPalette, depth: 8, interlace: interlace, plte: plte, trns: tc.trns, filter: f.f, level: 6,
+						samples: func(x, y int) []byte { return []byte{byte(int(sample(x, y, 0)) % tc.top)} }}
+					checkSame(t, p.encode(), true)
+				})
+			}
 		}
 	}
 }
@@ -104,20 +112,13 @@ func TestPalettes(t *testing.T) {
 // TestOtherPNGsGoToImagePNG: what the fast path leaves to image/png comes
 // back as image/png decodes it.
 func TestOtherPNGsGoToImagePNG(t *testing.T) {
-	palette := make([]byte, 3*16)
-	for i := range palette {
-		palette[i] = byte(i * 5)
-	}
-	index := func(x, y int) []byte { return []byte{sample(x, y, 0) % 16} }
 	cases := map[string]testPNG{
-		"interlaced rgb":      {w: 37, h: 21, colour: colourRGB, depth: 8, interlace: true, samples: samples(3)},
-		"interlaced grey 1x1": {w: 1, h: 1, colour: colourGrey, depth: 8, interlace: true, samples: samples(1)},
-		"rgb 16-bit":          {w: 19, h: 7, colour: colourRGB, depth: 16, samples: samples(6)},
-		"rgba 16-bit":         {w: 19, h: 7, colour: colourRGBA, depth: 16, samples: samples(8)},
-		"grey 16-bit":         {w: 19, h: 7, colour: colourGrey, depth: 16, samples: samples(2)},
-		"interlaced palette":  {w: 19, h: 7, colour: colourPalette, depth: 8, interlace: true, plte: palette, samples: index},
-		"rgb with tRNS":       {w: 19, h: 7, colour: colourRGB, depth: 8, trns: []byte{0, sample(3, 3, 0), 0, sample(3, 3, 1), 0, sample(3, 3, 2)}, samples: samples(3)},
-		"grey with tRNS":      {w: 19, h: 7, colour: colourGrey, depth: 8, trns: []byte{0, sample(2, 2, 0)}, samples: samples(1)},
+		"rgb 16-bit":            {w: 19, h: 7, colour: colourRGB, depth: 16, samples: samples(6)},
+		"rgba 16-bit":           {w: 19, h: 7, colour: colourRGBA, depth: 16, samples: samples(8)},
+		"grey 16-bit":           {w: 19, h: 7, colour: colourGrey, depth: 16, samples: samples(2)},
+		"rgb with tRNS":         {w: 19, h: 7, colour: colourRGB, depth: 8, trns: []byte{0, sample(3, 3, 0), 0, sample(3, 3, 1), 0, sample(3, 3, 2)}, samples: samples(3)},
+		"grey with tRNS":        {w: 19, h: 7, colour: colourGrey, depth: 8, trns: []byte{0, sample(2, 2, 0)}, samples: samples(1)},
+		"interlaced grey+alpha": {w: 19, h: 7, colour: colourGreyAlpha, depth: 8, interlace: true, samples: samples(2)},
 	}
 	for name, p := range cases {
 		t.Run(name, func(t *testing.T) {

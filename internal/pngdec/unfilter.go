@@ -43,13 +43,65 @@ func unfilter(buf []byte, off, w, h, in, out int) error {
 			// must not land on its own data.
 			src = scratch[:copy(scratch, src)]
 		}
-		switch {
-		case in == 3:
-			unfilterRGB(ft, dst, src, prev)
-		case in == 4 && ft >= filterSub && ft != filterUp:
-			unfilterRGBA(ft, dst, src, prev)
-		default:
-			unfilterRow(ft, dst, src, prev, in)
+		unfilterAny(ft, dst, src, prev, in)
+	}
+	return nil
+}
+
+// unfilterAny unfilters one row of in bytes a pixel (RGB rows come out as
+// RGBA) with the loop for its layout and filter.
+func unfilterAny(ft byte, dst, src, prev []byte, in int) {
+	switch {
+	case in == 3:
+		unfilterRGB(ft, dst, src, prev)
+	case in == 4 && ft >= filterSub && ft != filterUp:
+		unfilterRGBA(ft, dst, src, prev)
+	default:
+		unfilterRow(ft, dst, src, prev, in)
+	}
+}
+
+// adam7 are the passes of an interlaced picture (PNG specification 8.2):
+// first column and row, then the steps between them.
+var adam7 = [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}
+
+// passSize is the width and height of pass p of a w×h picture; a pass
+// with either zero has no rows, not even filter bytes.
+func passSize(p [4]int, w, h int) (int, int) {
+	if w <= p[0] || h <= p[1] {
+		return 0, 0
+	}
+	return (w - p[0] + p[2] - 1) / p[2], (h - p[1] + p[3] - 1) / p[3]
+}
+
+// deinterlace unfilters the seven passes in raw, each a run of rows of its
+// own (a filter byte and pw pixels of in bytes, filtered against the
+// pass's previous row), and places their pixels of out bytes in pix, a
+// w-pixel-wide picture.
+func deinterlace(pix, raw []byte, w, h, in, out int) error {
+	cur, prev := make([]byte, w*out), make([]byte, w*out)
+	stride := w * out
+	for pi, p := range adam7 {
+		pw, ph := passSize(p, w, h)
+		if pw == 0 {
+			continue
+		}
+		rowRaw := 1 + pw*in
+		clear(prev[:pw*out])
+		for j := range ph {
+			ft := raw[0]
+			if ft > filterPaeth {
+				return FormatError(fmt.Sprintf("bad filter type %d in row %d of pass %d", ft, j, pi+1))
+			}
+			unfilterAny(ft, cur[:pw*out], raw[1:rowRaw], prev[:pw*out], in)
+			raw = raw[rowRaw:]
+			y := p[1] + j*p[3]
+			row := pix[y*stride : (y+1)*stride]
+			for i := range pw {
+				x := (p[0] + i*p[2]) * out
+				copy(row[x:x+out], cur[i*out:(i+1)*out])
+			}
+			cur, prev = prev, cur
 		}
 	}
 	return nil
