@@ -171,23 +171,18 @@ var inputs = sync.OnceValue(func() []input {
 // Compressors.
 
 func deflate(t testing.TB, data []byte, level int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := flate.NewWriter(&b, level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return compress(t, data, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, level) })
 }
 
 func zlibBytes(t testing.TB, data []byte, level int) []byte {
+	return compress(t, data, func(w io.Writer) (io.WriteCloser, error) { return zlib.NewWriterLevel(w, level) })
+}
+
+// compress writes data through the writer newWriter makes.
+func compress(t testing.TB, data []byte, newWriter func(io.Writer) (io.WriteCloser, error)) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	w, err := zlib.NewWriterLevel(&b, level)
+	w, err := newWriter(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
